@@ -77,11 +77,14 @@ class Params:
     def describe(self) -> list[tuple[str, str]]:
         """Human-readable definition lines, for screens and export headers."""
         return [
-            ("window", f"{self.window_start.isoformat()} to {self.window_end.isoformat()} (inclusive)"),
+            ("window", f"{self.window_start} to {self.window_end} (inclusive)"),
             ("contacts counted", "attended appointments with a recorded clinician"),
             ("staff group (UPC, COC, SECON, MMCI, HHI, KPC)", STAFF_GROUP_LABELS[self.staff_group]),
             ("staff group (SLICC, OPR)", STAFF_GROUP_LABELS["gp"]),
             ("modes", ", ".join(self.modes)),
             ("minimum contacts per patient", str(self.min_contacts)),
-            ("same-day contacts with the same clinician", "collapsed into one" if self.collapse_same_day else "each counted"),
+            (
+                "same-day contacts with the same clinician",
+                "collapsed into one" if self.collapse_same_day else "each counted",
+            ),
         ]
