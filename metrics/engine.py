@@ -1,0 +1,195 @@
+"""Run the continuity SQL pipeline (queries/*.sql) on a backend and collect its outputs.
+
+Data flows one way: canonical tables -> parameter tables -> one TEMP table per query file, in
+PIPELINE order -> output frames. Each query reads only the canonical tables, the parameter
+tables made here from a `Params` (never by interpolating values into SQL) and the tables of the
+steps before it. The SQL is written once, in the DuckDB dialect; other engines (metrics.spark)
+plug in through the `Backend` protocol and translate it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+import polars as pl
+from dateutil.relativedelta import relativedelta
+
+from metrics.params import Params
+from metrics.schema import GP_ROLES, ROLES, TABLES
+
+QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
+
+# Steps in dependency order; each is queries/<step>.sql, materialised as a table of that name.
+PIPELINE: tuple[str, ...] = (
+    "patient_practice",
+    "contacts",
+    "patient_clinician_counts",
+    "patient_contacts",
+    "upc",
+    "coc",
+    "secon",
+    "mmci",
+    "hhi",
+    "kpc",
+    "usual_provider",
+    "patient_indices",
+    "practice_groups",
+    "patient_groups",
+    "patient_named_gp",
+    "list_holder_opr",
+    "group_keys",
+    "group_named_gp_monthly",
+    "group_indices",
+    "appointment_mix",
+)
+
+# CLI output name -> the query shaping it (issue #2 section 3).
+OUTPUTS: dict[str, str] = {
+    "patients": "out_patients",
+    "practices": "out_practices",
+    "gp_lists": "out_gp_lists",
+    "slicc_monthly": "out_slicc_monthly",
+    "pcns": "out_pcns",
+    "deprivation": "out_deprivation",
+}
+
+# The tables a dashboard or store keeps from a run (patient-level rows are not among them).
+RESULT_TABLES: tuple[str, ...] = ("group_indices", "group_named_gp_monthly", "appointment_mix")
+
+Progress = Callable[[str, float], None]
+
+
+class EngineError(RuntimeError):
+    """The pipeline could not run on these inputs (message says which step and why)."""
+
+
+@cache
+def query_text(name: str) -> str:
+    """The SQL of one pipeline step (header comment included)."""
+    path = QUERIES_DIR / f"{name}.sql"
+    if not path.is_file():
+        raise EngineError(f"no query file {path.name} in {QUERIES_DIR}")
+    return path.read_text(encoding="utf-8")
+
+
+class Backend(Protocol):
+    """What an engine must do to run the pipeline."""
+
+    def register(self, name: str, frame: pl.DataFrame) -> None: ...
+
+    def materialise(self, name: str, sql: str) -> None: ...
+
+    def fetch(self, sql: str) -> pl.DataFrame: ...
+
+
+class DuckDBBackend:
+    """Runs each step as `CREATE OR REPLACE TEMP TABLE <step> AS <query>` on one connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def register(self, name: str, frame: pl.DataFrame) -> None:
+        view = f"__frame_{name}"
+        self.con.register(view, frame.to_arrow())
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {view}")
+        self.con.unregister(view)
+
+    def materialise(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+
+    def fetch(self, sql: str) -> pl.DataFrame:
+        return self.con.sql(sql).pl()
+
+
+def months_in(params: Params) -> list[date]:
+    """First days of the calendar months the window touches."""
+    month = params.window_start.replace(day=1)
+    months = []
+    while month <= params.window_end:
+        months.append(month)
+        month += relativedelta(months=1)
+    return months
+
+
+def parameter_frames(params: Params) -> dict[str, pl.DataFrame]:
+    """The small tables through which a Params reaches the SQL."""
+    in_group = {"gp": set(GP_ROLES), "clinical": set(ROLES) - {"admin", "unknown"},
+                "all": set(ROLES)}[params.staff_group]
+    return {
+        "run_params": pl.DataFrame(
+            {
+                "window_start": [params.window_start],
+                "window_end": [params.window_end],
+                "lookback_start": [params.window_start - timedelta(days=365)],
+                "min_contacts": [params.min_contacts],
+                "collapse_same_day": [params.collapse_same_day],
+            },
+            schema={"window_start": pl.Date, "window_end": pl.Date, "lookback_start": pl.Date,
+                    "min_contacts": pl.Int32, "collapse_same_day": pl.Boolean},
+        ),
+        "counted_modes": pl.DataFrame({"mode": list(params.modes)}, schema={"mode": pl.Utf8}),
+        "role_groups": pl.DataFrame(
+            {
+                "role": list(ROLES),
+                "in_staff_group": [r in in_group for r in ROLES],
+                "is_gp": [r in GP_ROLES for r in ROLES],
+            }
+        ),
+        "months": pl.DataFrame({"month_start": months_in(params)}, schema={"month_start": pl.Date}),
+    }
+
+
+def run_pipeline(backend: Backend, params: Params, progress: Progress | None = None) -> None:
+    """Materialise every step for `params` (the canonical tables must already be present)."""
+    for name, frame in parameter_frames(params).items():
+        backend.register(name, frame)
+    for i, step in enumerate(PIPELINE):
+        if progress:
+            progress(f"computing {step}", i / len(PIPELINE))
+        try:
+            backend.materialise(step, query_text(step))
+        except Exception as exc:  # the engine's own message, with the step named
+            text = str(exc).strip() or type(exc).__name__
+            first_line = text.splitlines()[0]
+            raise EngineError(f"step {step} failed: {first_line}") from exc
+    if progress:
+        progress("computed", 1.0)
+
+
+def collect_outputs(backend: Backend) -> dict[str, pl.DataFrame]:
+    """The CLI's output frames, in the column order of the contract."""
+    return {name: backend.fetch(query_text(query)) for name, query in OUTPUTS.items()}
+
+
+def register_tables(backend: Backend, tables: Mapping[str, pl.DataFrame]) -> None:
+    """Load canonical frames (as from ingest or the sample generator) under their table names."""
+    for table in TABLES:
+        if table not in tables:
+            raise EngineError(f"missing the {table} table")
+        backend.register(table, tables[table])
+
+
+def compute_tables(
+    tables: Mapping[str, pl.DataFrame],
+    params: Params,
+    progress: Progress | None = None,
+    engine: str = "duckdb",
+) -> dict[str, pl.DataFrame]:
+    """Every output of the CLI contract from canonical frames (in-memory DuckDB by default)."""
+    if engine != "duckdb":
+        from metrics.spark import compute_tables_spark  # optional extra: PySpark
+
+        return compute_tables_spark(tables, params, progress)
+    con = duckdb.connect()
+    try:
+        backend = DuckDBBackend(con)
+        register_tables(backend, tables)
+        run_pipeline(backend, params, progress)
+        return collect_outputs(backend)
+    finally:
+        con.close()

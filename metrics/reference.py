@@ -1,0 +1,199 @@
+"""A small pure-Python reference implementation of the indices (continuity-indices.md).
+
+Written for clarity, not speed: it is what the SQL in queries/ is tested against, on hand-worked
+cases and on random extracts (tests/test_indices.py). Each index is a function of one patient's
+clinician ids in contact order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from math import ceil
+
+import polars as pl
+
+from metrics.params import Params
+from metrics.schema import GP_ROLES, ROLES
+
+# ---- the indices of one patient (clinician ids in contact order) --------------------------
+
+
+def upc(seq: Sequence[str]) -> float:
+    """Usual Provider of Care: max_j n_j / N."""
+    return max(Counter(seq).values()) / len(seq)
+
+
+def coc(seq: Sequence[str]) -> float:
+    """Bice-Boxerman: (sum n_j^2 - N) / (N (N - 1))."""
+    n = len(seq)
+    return (sum(v * v for v in Counter(seq).values()) - n) / (n * (n - 1))
+
+
+def secon(seq: Sequence[str]) -> float:
+    """Sequential continuity: consecutive same-clinician pairs / (N - 1)."""
+    return sum(a == b for a, b in zip(seq, seq[1:], strict=False)) / (len(seq) - 1)
+
+
+def mmci(seq: Sequence[str]) -> float:
+    """Magill & Senf: (1 - s / (N + 0.1)) / (1 - 1 / (N + 0.1))."""
+    n, s = len(seq), len(set(seq))
+    return (1 - s / (n + 0.1)) / (1 - 1 / (n + 0.1))
+
+
+def hhi(seq: Sequence[str]) -> float:
+    """Herfindahl: sum (n_j / N)^2."""
+    n = len(seq)
+    return sum((v / n) ** 2 for v in Counter(seq).values())
+
+
+def kpc(window: Sequence[tuple[date, str]], history: Sequence[tuple[date, str]]) -> float:
+    """Share of window contacts whose clinician was seen on an earlier date within 365 days.
+
+    `history` holds every counted contact (look-back year included) as (date, clinician).
+    """
+    known = 0
+    for day, clinician in window:
+        if any(c == clinician and day - timedelta(days=365) <= d < day for d, c in history):
+            known += 1
+    return known / len(window)
+
+
+def usual_provider(contacts: Sequence[tuple[date, str]]) -> str:
+    """Most contacts; tie -> latest contact date; further tie -> smallest clinician id."""
+    counts = Counter(c for _, c in contacts)
+    last = {c: max(d for d, cc in contacts if cc == c) for c in counts}
+    return min(counts, key=lambda c: (-counts[c], -last[c].toordinal(), c))
+
+
+PATIENT_INDICES = {"upc": upc, "coc": coc, "secon": secon, "mmci": mmci, "hhi": hhi}
+
+# ---- from canonical tables ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contact:
+    appointment_id: str
+    patient_id: str
+    practice_code: str  # registered practice
+    booked_practice_code: str
+    day: date
+    at: time | None
+    clinician_id: str
+    role: str
+
+    def order_key(self) -> tuple:
+        # missing time sorts after any given time
+        return (self.day, self.at is None, self.at or time(0), self.appointment_id,
+                self.booked_practice_code)
+
+
+def _staff_roles(group: str) -> set[str]:
+    return {"gp": set(GP_ROLES), "clinical": set(ROLES) - {"admin", "unknown"},
+            "all": set(ROLES)}[group]
+
+
+def registered_practices(tables: dict[str, pl.DataFrame]) -> dict[str, str]:
+    """patient -> practice: the patients extract, else the practice of the latest appointment."""
+    home = dict(zip(tables["patients"]["patient_id"], tables["patients"]["practice_code"],
+                    strict=True))
+    latest: dict[str, tuple[date, str]] = {}
+    for row in tables["appointments"].iter_rows(named=True):
+        pid = row["patient_id"]
+        if pid not in home and (pid not in latest or row["appointment_date"] > latest[pid][0]):
+            latest[pid] = (row["appointment_date"], row["practice_code"])
+    return {**{p: v[1] for p, v in latest.items()}, **home}
+
+
+def counted_contacts(
+    tables: dict[str, pl.DataFrame], params: Params, roles: set[str]
+) -> list[Contact]:
+    """Counted contacts for one role set, look-back year included, collapsed if asked, ordered."""
+    home = registered_practices(tables)
+    lookback = params.window_start - timedelta(days=365)
+    kept = []
+    for r in tables["appointments"].iter_rows(named=True):
+        if (r["status"] == "attended" and r["clinician_id"] and r["clinician_id"].strip()
+                and r["mode"] in params.modes and r["clinician_role"] in roles
+                and lookback <= r["appointment_date"] <= params.window_end):
+            kept.append(Contact(r["appointment_id"], r["patient_id"], home[r["patient_id"]],
+                                r["practice_code"], r["appointment_date"], r["appointment_time"],
+                                r["clinician_id"], r["clinician_role"]))
+    kept.sort(key=Contact.order_key)
+    if params.collapse_same_day:
+        seen: set[tuple[str, str, date]] = set()
+        first = []
+        for c in kept:
+            key = (c.patient_id, c.clinician_id, c.day)
+            if key not in seen:
+                seen.add(key)
+                first.append(c)
+        kept = first
+    return kept
+
+
+def patient_indices(tables: dict[str, pl.DataFrame], params: Params) -> dict[str, dict]:
+    """patient_id -> contacts, clinicians, usual_clinician_id and every index (None if N < min)."""
+    contacts = counted_contacts(tables, params, _staff_roles(params.staff_group))
+    by_patient: dict[str, list[Contact]] = defaultdict(list)
+    for c in contacts:
+        by_patient[c.patient_id].append(c)
+    out = {}
+    for pid, history in by_patient.items():
+        window = [c for c in history if c.day >= params.window_start]
+        if not window:
+            continue
+        seq = [c.clinician_id for c in window]
+        eligible = len(seq) >= params.min_contacts
+        row: dict = {
+            "practice_code": window[0].practice_code,
+            "contacts": len(seq),
+            "clinicians": len(set(seq)),
+            "usual_clinician_id": usual_provider([(c.day, c.clinician_id) for c in window]),
+        }
+        for name, fn in PATIENT_INDICES.items():
+            row[name] = fn(seq) if eligible else None
+        row["kpc"] = (
+            kpc([(c.day, c.clinician_id) for c in window],
+                [(c.day, c.clinician_id) for c in history])
+            if eligible else None
+        )
+        out[pid] = row
+    return out
+
+
+def named_gp_ratios(tables: dict[str, pl.DataFrame], params: Params) -> dict[str, dict]:
+    """SLICC and OPR numerators/denominators keyed by 'practice:<code>', 'list:<code>:<gp>' and
+    'month:<code>:<YYYY-MM>' (SLICC only for months)."""
+    named = {
+        r["patient_id"]: r["usual_gp_id"]
+        for r in tables["patients"].iter_rows(named=True)
+        if r["usual_gp_id"] is not None
+    }
+    holders = {
+        (r["practice_code"], r["usual_gp_id"])
+        for r in tables["patients"].iter_rows(named=True)
+        if r["usual_gp_id"] is not None
+    }
+    sums: dict[str, Counter] = defaultdict(Counter)
+    for c in counted_contacts(tables, params, set(GP_ROLES)):
+        if c.day < params.window_start:
+            continue
+        gp = named.get(c.patient_id)
+        keys = [f"practice:{c.practice_code}", f"month:{c.practice_code}:{c.day:%Y-%m}"]
+        if gp is not None:
+            keys.append(f"list:{c.practice_code}:{gp}")
+            for k in keys:
+                sums[k]["slicc_denominator"] += 1
+                sums[k]["slicc_numerator"] += c.clinician_id == gp
+        if (c.practice_code, c.clinician_id) in holders:
+            for k in (f"practice:{c.practice_code}", f"list:{c.practice_code}:{c.clinician_id}"):
+                sums[k]["opr_denominator"] += 1
+                sums[k]["opr_numerator"] += gp == c.clinician_id
+    return {k: dict(v) for k, v in sums.items()}
+
+
+def imd_quintile(decile: int | None) -> int | None:
+    return None if decile is None else ceil(decile / 2)

@@ -1,0 +1,45 @@
+-- contacts: every counted contact, the single input of every index (continuity-indices.md s.1).
+--
+-- Kept: status attended; a recorded (non-blank) clinician; a counted mode; dated from
+-- lookback_start (window start - 365 days, for KPC's look-back) to window_end inclusive; a role
+-- in the chosen staff group (`counted`) or a GP role (`gp_counted`, for SLICC and OPR, which
+-- always use GP contacts whatever the staff-group option).
+-- Practice: the patient's registered practice (patient_practice); `practice_differs` flags an
+-- appointment booked under another practice code.
+-- Same-day collapse (option): contacts of one patient with one clinician on one day become the
+-- first of them in contact order (date, time with a missing time last, appointment_id), done
+-- separately for the staff-group set and the GP set so that each set keeps its own first.
+WITH attended AS (
+    SELECT a.appointment_id, a.patient_id, a.practice_code AS booked_practice_code,
+           pp.practice_code, a.appointment_date, a.appointment_time, a.clinician_id,
+           a.clinician_role, a.mode, rg.in_staff_group, rg.is_gp
+    FROM appointments a
+    JOIN patient_practice pp ON pp.patient_id = a.patient_id
+    JOIN role_groups rg ON rg.role = a.clinician_role
+    JOIN counted_modes cm ON cm.mode = a.mode
+    CROSS JOIN run_params rp
+    WHERE a.status = 'attended'
+      AND a.clinician_id IS NOT NULL AND trim(a.clinician_id) <> ''
+      AND a.appointment_date BETWEEN rp.lookback_start AND rp.window_end
+      AND (rg.in_staff_group OR rg.is_gp)
+),
+ranked AS (
+    SELECT *,
+           CASE WHEN in_staff_group THEN row_number() OVER (
+               PARTITION BY patient_id, clinician_id, appointment_date, in_staff_group
+               ORDER BY appointment_time ASC NULLS LAST, appointment_id, booked_practice_code
+           ) END AS staff_rank,
+           CASE WHEN is_gp THEN row_number() OVER (
+               PARTITION BY patient_id, clinician_id, appointment_date, is_gp
+               ORDER BY appointment_time ASC NULLS LAST, appointment_id, booked_practice_code
+           ) END AS gp_rank
+    FROM attended
+)
+SELECT r.appointment_id, r.patient_id, r.practice_code, r.booked_practice_code,
+       r.practice_code <> r.booked_practice_code AS practice_differs,
+       r.appointment_date, r.appointment_time, r.clinician_id, r.clinician_role, r.mode,
+       r.appointment_date >= rp.window_start AS in_window,
+       r.in_staff_group AND (NOT rp.collapse_same_day OR r.staff_rank = 1) AS counted,
+       r.is_gp AND (NOT rp.collapse_same_day OR r.gp_rank = 1) AS gp_counted
+FROM ranked r
+CROSS JOIN run_params rp
