@@ -88,19 +88,21 @@ class Backend(Protocol):
 
 
 class DuckDBBackend:
-    """Runs each step as `CREATE OR REPLACE TEMP TABLE <step> AS <query>` on one connection."""
+    """Runs each step as `CREATE OR REPLACE [TEMP] TABLE <step> AS <query>` on one connection."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, temporary: bool = True) -> None:
         self.con = con
+        # in-memory databases use plain tables so that cursors (one per thread) can see them
+        self.kind = "TEMP TABLE" if temporary else "TABLE"
 
     def register(self, name: str, frame: pl.DataFrame) -> None:
         view = f"__frame_{name}"
         self.con.register(view, frame.to_arrow())
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {view}")
+        self.con.execute(f"CREATE OR REPLACE {self.kind} {name} AS SELECT * FROM {view}")
         self.con.unregister(view)
 
     def materialise(self, name: str, sql: str) -> None:
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        self.con.execute(f"CREATE OR REPLACE {self.kind} {name} AS {sql}")
 
     def fetch(self, sql: str) -> pl.DataFrame:
         return self.con.sql(sql).pl()
@@ -193,3 +195,42 @@ def compute_tables(
         return collect_outputs(backend)
     finally:
         con.close()
+
+
+def latest_appointment_date(backend: Backend) -> date | None:
+    """The last appointment date in the data (the default window ends with its month)."""
+    value = backend.fetch("SELECT max(appointment_date) AS last FROM appointments")["last"][0]
+    return value
+
+
+def default_params(backend: Backend, **overrides: object) -> Params:
+    """The last 24 complete months of the data, with any given overrides."""
+    last = latest_appointment_date(backend)
+    if last is None:
+        raise EngineError("there are no appointments to compute from")
+    return Params.last_24_months(last, **overrides)
+
+
+def persist_results(con: duckdb.DuckDBPyConnection, params: Params,
+                    progress: Progress | None = None) -> None:
+    """Compute on a store's write connection and keep the result tables (result_<name>) and the
+    parameters that made them (result_params), for the dashboard's default view."""
+    run_pipeline(DuckDBBackend(con), params, progress)
+    for name in RESULT_TABLES:
+        con.execute(f"CREATE OR REPLACE TABLE result_{name} AS SELECT * FROM {name}")
+    rows = [(k, str(v)) for k, v in params.as_dict().items()]
+    con.execute("CREATE OR REPLACE TABLE result_params (key VARCHAR, value VARCHAR)")
+    con.executemany("INSERT INTO result_params VALUES (?, ?)", rows)
+
+
+def stored_params(con: duckdb.DuckDBPyConnection) -> Params:
+    """The Params a store's result tables were computed with."""
+    values = dict(con.execute("SELECT key, value FROM result_params").fetchall())
+    return Params(
+        window_start=date.fromisoformat(values["window_start"]),
+        window_end=date.fromisoformat(values["window_end"]),
+        min_contacts=int(values["min_contacts"]),
+        staff_group=values["staff_group"],
+        modes=tuple(values["modes"].split(",")),
+        collapse_same_day=values["collapse_same_day"] == "True",
+    )

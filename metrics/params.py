@@ -30,7 +30,7 @@ class Params:
     min_contacts: int = 2
     staff_group: str = "gp"
     modes: tuple[str, ...] = field(default=DEFAULT_MODES)
-    collapse_same_day: bool = False
+    collapse_same_day: bool = True  # continuity-indices.md s.1 default: collapsed
 
     def __post_init__(self) -> None:
         if self.window_end < self.window_start:

@@ -129,8 +129,8 @@ def test_same_day_collapse_keeps_the_first_in_contact_order(compute) -> None:
         appt("p1", day + timedelta(days=3), "B"),
     ]
     tables = extract(appointments)
-    assert patient(compute(tables, WINDOW), "p1")["contacts"] == 4
-    collapsed = patient(compute(tables, WINDOW.with_(collapse_same_day=True)), "p1")
+    assert patient(compute(tables, WINDOW.with_(collapse_same_day=False)), "p1")["contacts"] == 4
+    collapsed = patient(compute(tables, WINDOW), "p1")  # collapsing is the default
     assert collapsed["contacts"] == 2 and collapsed["upc"] == 0.5
     assert collapsed["secon"] == 0.0
 
@@ -167,7 +167,7 @@ def test_kpc_looks_back_365_days_before_each_contact_even_before_the_window(comp
         appt("p1", start - timedelta(days=400), "C"),  # too old to make C known
         appt("p1", start + timedelta(days=2), "C"),    # not known
     ]
-    row = patient(compute(extract(appointments), WINDOW), "p1")
+    row = patient(compute(extract(appointments), WINDOW.with_(collapse_same_day=False)), "p1")
     assert row["contacts"] == 5
     assert row["kpc"] == pytest.approx(2 / 5)
 

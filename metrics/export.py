@@ -1,0 +1,101 @@
+"""Files that leave the product: CSV with a definitions header block, XLSX with an 'about' sheet.
+
+Every file states its filters, window, definitions and disclosure rule, and no cell can start a
+spreadsheet formula (a text cell beginning with =, +, -, @, tab or carriage return gets a
+leading apostrophe, the OWASP CSV-injection advice).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def neutralise_frame(df: pl.DataFrame) -> pl.DataFrame:
+    """Neutralise every text cell (numbers stay numbers; a negative number is not a formula)."""
+    text = [c for c, t in df.schema.items() if t == pl.Utf8]
+    return df.with_columns(
+        pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c)).alias(c)
+        for c in text
+    )
+
+
+def header_lines(about: Sequence[tuple[str, str]]) -> list[str]:
+    return [f"# {neutralise(k)}: {v}".replace("\n", " ") for k, v in about]
+
+
+def csv_bytes(df: pl.DataFrame, about: Sequence[tuple[str, str]] = ()) -> bytes:
+    """UTF-8 CSV: '# key: value' header lines (definitions, filters, rule), then the table."""
+    body = neutralise_frame(df).write_csv(date_format="%Y-%m-%d", float_precision=None)
+    head = "".join(line + "\n" for line in header_lines(about))
+    return (head + body).encode("utf-8")
+
+
+def xlsx_bytes(df: pl.DataFrame, about: Sequence[tuple[str, str]] = ()) -> bytes:
+    """An XLSX workbook: sheet 'data' (the table) and sheet 'about' (the definitions)."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    data = wb.create_sheet("data")
+    safe = neutralise_frame(df)
+    data.append(list(safe.columns))
+    for row in safe.iter_rows():
+        data.append([neutralise(v) if isinstance(v, str) else v for v in row])
+    sheet = wb.create_sheet("about")
+    for k, v in about:
+        sheet.append([neutralise(k), neutralise(str(v))])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def about_lines(params, rule, scope: str) -> list[tuple[str, str]]:  # noqa: ANN001
+    """The header block: what the figures are, for which window, under which rule."""
+    return [
+        ("product", "continuity-of-care dashboard (python -m metrics)"),
+        ("scope", scope),
+        *params.describe(),
+        ("patient indices", "mean of patient values over eligible patients (contacts >= "
+                            "minimum); upc_pooled = sum of max_j n_j / sum of N"),
+        ("SLICC, OPR", "pooled ratios over GP contacts, with numerator and denominator"),
+        ("disclosure control", rule.describe()),
+    ]
+
+
+SHARED_LEVELS = ("practice", "pcn", "sub_icb", "icb", "practice_imd_quintile",
+                 "patient_imd_quintile", "age_band")
+
+
+def write_shared_exports(con, params, out: Path, rule, *, include_gp_lists: bool = False,  # noqa: ANN001
+                         progress=None) -> list[Path]:  # noqa: ANN001
+    """Shared CSV exports from a store connection: one file per level, monthly SLICC per
+    practice, and the ingest rejects. Never patient-level rows; named-GP lists only on request."""
+    from metrics import disclosure, engine, results
+
+    engine.run_pipeline(engine.DuckDBBackend(con), params, progress)
+    source = results.ResultSource(con, params, "", cursor=False)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    levels = (*SHARED_LEVELS, "gp_list") if include_gp_lists else SHARED_LEVELS
+    for level in levels:
+        frame = disclosure.apply(results.summary(source, level), rule)
+        scope = f"{level} level" + (" (named GP lists: internal use only)"
+                                    if level == "gp_list" else "")
+        path = out / f"{level}.csv"
+        path.write_bytes(csv_bytes(frame, about_lines(params, rule, scope)))
+        written.append(path)
+    monthly = disclosure.apply(results.slicc_monthly(source, "practice"), rule)
+    path = out / "slicc_monthly.csv"
+    path.write_bytes(csv_bytes(monthly, about_lines(params, rule, "practice x month")))
+    written.append(path)
+    return written
