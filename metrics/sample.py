@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 from scipy.special import expit, ndtri
 
-from metrics.schema import AGE_BANDS, MODES, ROLES, SEXES, STATUSES, TABLES
+from metrics.schema import AGE_BANDS, GP_ROLES, MODES, ROLES, SEXES, STATUSES, TABLES
 
 Progress = Callable[[str, float], None]
 
@@ -378,6 +378,7 @@ def _calendar(plan: _Plan) -> tuple[np.ndarray, ...]:
         wd, sat = days[dow < 5], days[dow == 5]
         weekdays.append(wd if len(wd) else days)
         saturdays.append(sat if len(sat) else weekdays[-1])
+
     def flat(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         counts = np.array([len(x) for x in parts])
         return (np.concatenate(parts).astype(np.int64),
@@ -385,16 +386,21 @@ def _calendar(plan: _Plan) -> tuple[np.ndarray, ...]:
     return (*flat(weekdays), *flat(saturdays))
 
 
-def _block_tables(plan: _Plan, p: _Practice, start: int, n: int,
-                  calendar: tuple[np.ndarray, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Patients and appointments of one block of one practice."""
-    cfg = plan.config
-    block_no = start // BLOCK_PATIENTS
-    rng = _rng(cfg, 2, p.index, block_no)
-    n_months = len(plan.months)
-    registered = plan.practices[p.merge_into] if p.merge_into is not None else p
+@dataclass
+class _Cohort:
+    """One block's patients: who they are and what drives their appointments."""
 
-    # --- patients
+    age: np.ndarray  # index into AGE_BANDS
+    sex: np.ndarray  # index into SEXES
+    imd: np.ndarray  # LSOA decile
+    has_named: np.ndarray
+    named: np.ndarray  # index into the practice's list-holders
+    preferred: np.ndarray  # the GP they try to see (index into list-holders)
+    logit: np.ndarray  # loyalty to the preferred GP, before the time trend
+    frailty: np.ndarray  # multiplier of the contact rate
+
+
+def _cohort(rng: np.random.Generator, p: _Practice, n: int) -> _Cohort:
     age = rng.choice(len(AGE_BANDS), n, p=_age_probs(p.imd_decile))
     sex = rng.choice(len(SEXES), n, p=[0.503, 0.495, 0.001, 0.001])
     imd = np.clip(p.imd_decile + np.round(rng.normal(0, 1.3, n)), 1, 10).astype(np.int32)
@@ -412,34 +418,52 @@ def _block_tables(plan: _Plan, p: _Practice, start: int, n: int,
              + L["no_named_gp"] * ~has_named + p.loyalty_effect
              + rng.normal(0, L["patient_sd"], n))
     frailty = rng.gamma(FRAILTY_SHAPE, 1 / FRAILTY_SHAPE, n)
+    return _Cohort(age, sex, imd, has_named, named, preferred, logit, frailty)
 
-    # --- appointments: counts per patient-month, then one row each
-    calendar_month = (plan.months.astype(np.int64) % 12)
+
+@dataclass
+class _Rows:
+    """One block's appointments as arrays, in chronological order."""
+
+    pat: np.ndarray  # index into the cohort
+    month: np.ndarray  # index into the generated months
+    day: np.ndarray  # days since 1970
+    minute: np.ndarray  # minutes after midnight (meaningless where missing_time)
+    missing_time: np.ndarray
+    clin: np.ndarray  # index into the practice's clinician ids; -1 = blank
+    status: np.ndarray  # index into STATUSES
+    mode: np.ndarray  # index into MODES
+
+
+def _rows(rng: np.random.Generator, plan: _Plan, p: _Practice, c: _Cohort,
+          calendar: tuple[np.ndarray, ...]) -> _Rows:
+    # how many: Poisson counts per patient-month (age, frailty, season, practice active)
+    n, n_months = len(c.age), len(plan.months)
     active = np.zeros(n_months)
     active[p.first_month:p.end_month] = 1.0
-    lam = (AGE_RATE[age] * frailty)[:, None] * (SEASON[calendar_month] * active)[None, :]
-    rows = np.repeat(np.arange(n * n_months), rng.poisson(lam).ravel())
-    pat, month = rows // n_months, rows % n_months
-    pat, month, repeat = _same_day_repeats(rng, pat, month)
+    season = SEASON[plan.months.astype(np.int64) % 12] * active
+    lam = (AGE_RATE[c.age] * c.frailty)[:, None] * season[None, :]
+    cells = np.repeat(np.arange(n * n_months), rng.poisson(lam).ravel())
+    pat, month, repeat = _same_day_repeats(rng, cells // n_months, cells % n_months)
     k = len(pat)
     years = (month - (n_months - 12.5)) / 12.0  # 0 at the middle of the last 24 months
 
+    # when: a weekday (sometimes a Saturday) of the month, a 10-minute slot from 08:00
     wd, wd_off, wd_n, sa, sa_off, sa_n = calendar
     saturday = rng.random(k) < SATURDAY_P
     u = rng.random(k)
     day = np.where(saturday, sa[sa_off[month] + (u * sa_n[month]).astype(np.int64)],
                    wd[wd_off[month] + (u * wd_n[month]).astype(np.int64)])
-    slot = np.minimum(62, (rng.beta(1.6, 2.0, k) * 63).astype(np.int64))
-    minute = 8 * 60 + 10 * slot
+    minute = 8 * 60 + 10 * np.minimum(62, (rng.beta(1.6, 2.0, k) * 63).astype(np.int64))
     missing_time = rng.random(k) < (0.2 if p.index % 13 == 5 else 0.01)
 
-    is_gp = rng.random(k) < GP_SHARE[age[pat]] + GP_SHARE_TREND * years
-    # the preferred GP is there for a contact only as often as their sessions allow
-    available = AVAILABILITY[0] + AVAILABILITY[1] * p.sessions[preferred]
-    loyal = rng.random(k) < available[pat] * expit(logit[pat] + L["per_year"] * years)
+    # who: a GP (the preferred one when loyal and available, else from the pool) or other staff
+    is_gp = rng.random(k) < _gp_share(c, pat, years)
+    available = AVAILABILITY[0] + AVAILABILITY[1] * p.sessions[c.preferred]
+    loyal = rng.random(k) < available[pat] * expit(c.logit[pat] + LOYALTY["per_year"] * years)
     period = np.minimum(month // 6, p.pool_table.shape[0] - 1)
     entry = np.minimum(np.searchsorted(p.pool_cum, rng.random(k)), len(p.pool_cum) - 1)
-    gp_clin = np.where(loyal, p.holders[preferred[pat]], p.pool_table[period, entry])
+    gp_clin = np.where(loyal, p.holders[c.preferred[pat]], p.pool_table[period, entry])
     other_role = np.array([ROLES.index(r) for r in OTHER_ROLES])[
         rng.choice(len(OTHER_ROLES), k, p=OTHER_ROLE_P)]
     other_clin = p.role_offset[other_role] + (
@@ -448,53 +472,66 @@ def _block_tables(plan: _Plan, p: _Practice, start: int, n: int,
 
     # a same-day repeat copies its predecessor's day and clinician, an hour or more later
     src = np.flatnonzero(repeat) - 1
-    day[repeat], clin[repeat], saturday[repeat] = day[src], clin[src], saturday[src]
+    day[repeat], clin[repeat] = day[src], clin[src]
     minute[repeat] = np.minimum(18 * 60 + 50, minute[src] + 60 + 10 * rng.integers(0, 18, len(src)))
-    role = p.vocab_role[clin]
-    gp_mode = np.isin(role, [ROLES.index(r) for r in ("gp", "gp_registrar", "locum_gp")])
-    mode = np.where(gp_mode, rng.choice(5, k, p=MODE_P_GP), rng.choice(5, k, p=MODE_P_OTHER))
-    mode[rng.random(k) < HOME_VISIT_P[age[pat]]] = MODES.index("home_visit")
-    mode[repeat] = MODES.index("telephone")
 
-    status = _statuses(rng, age[pat], day, np.datetime64(cfg.end, "D").astype(np.int64))
+    # how, and what happened
+    is_gp_role = np.isin(p.vocab_role[clin], [ROLES.index(r) for r in GP_ROLES])
+    mode = np.where(is_gp_role, rng.choice(5, k, p=MODE_P_GP), rng.choice(5, k, p=MODE_P_OTHER))
+    mode[rng.random(k) < HOME_VISIT_P[c.age[pat]]] = MODES.index("home_visit")
+    mode[repeat] = MODES.index("telephone")
+    status = _statuses(rng, c.age[pat], day, np.datetime64(plan.config.end, "D").astype(np.int64))
     clin[rng.random(k) < BLANK_CLINICIAN_P] = -1
 
-    # chronological within the block; ids number the block's rows in that order
     order = np.argsort(day * 2000 + np.where(missing_time, 1999, minute), kind="stable")
-    pat, month, day, minute, missing_time = (pat[order], month[order], day[order],
-                                             minute[order], missing_time[order])
-    clin, status, mode = clin[order], status[order], mode[order]
-    merged = (p.merge_into is not None) & (month >= p.merge_month)
-    first_global = int(plan.patient_offset[p.index]) + start
-    ids = _patient_ids(plan, first_global, n)
-    block_global = sum(-(-q.patients // BLOCK_PATIENTS) for q in plan.practices[:p.index])
-    appt_no = (block_global + block_no + 1) * 10**8 + np.arange(k, dtype=np.int64)
+    return _Rows(pat[order], month[order], day[order], minute[order], missing_time[order],
+                 clin[order], status[order], mode[order])
+
+
+def _gp_share(c: _Cohort, pat: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """P(an appointment is with a GP): by age, falling a point a year as other roles grow."""
+    return GP_SHARE[c.age[pat]] + GP_SHARE_TREND * years
+
+
+def _block_tables(plan: _Plan, p: _Practice, start: int, n: int,
+                  calendar: tuple[np.ndarray, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Patients and appointments of one block of one practice (its own random stream)."""
+    block_no = start // BLOCK_PATIENTS
+    rng = _rng(plan.config, 2, p.index, block_no)
+    c = _cohort(rng, p, n)
+    r = _rows(rng, plan, p, c, calendar)
+    k = len(r.pat)
     if k >= 10**8:
         raise ValueError("too many appointments in one block")
-
+    # appointment ids number the block's rows in date order, after a block prefix
+    block_global = sum(-(-q.patients // BLOCK_PATIENTS) for q in plan.practices[:p.index])
+    appt_no = (block_global + block_no + 1) * 10**8 + np.arange(k, dtype=np.int64)
+    registered = plan.practices[p.merge_into] if p.merge_into is not None else p
+    moved = (p.merge_into is not None) & (r.month >= p.merge_month)
+    ids = _patient_ids(plan, int(plan.patient_offset[p.index]) + start, n)
     vocab = pl.Series(p.vocab, dtype=pl.Utf8)
-    clin_idx = pl.Series(clin).cast(pl.Int64)
+
     appointments = pl.DataFrame({
         "appointment_id": pl.Series(appt_no).cast(pl.Utf8),
-        "patient_id": ids.gather(pat),
-        "practice_code": pl.Series(np.where(merged, registered.code, p.code)),
-        "appointment_date": pl.Series(day.astype(np.int32)).cast(pl.Date),
-        "appointment_time": pl.Series(minute * 60_000_000_000).cast(pl.Time)
-        .scatter(np.flatnonzero(missing_time), None),
-        "clinician_id": vocab.gather(clin_idx.clip(0)).scatter(np.flatnonzero(clin < 0), None),
-        "clinician_role": pl.Series(list(ROLES)).gather(
-            p.vocab_role[np.maximum(clin, 0)].astype(np.int64)),
-        "status": pl.Series(list(STATUSES)).gather(status),
-        "mode": pl.Series(list(MODES)).gather(mode),
+        "patient_id": ids.gather(r.pat),
+        "practice_code": pl.Series(np.where(moved, registered.code, p.code)),
+        "appointment_date": pl.Series(r.day.astype(np.int32)).cast(pl.Date),
+        "appointment_time": pl.Series(r.minute * 60_000_000_000).cast(pl.Time)
+        .scatter(np.flatnonzero(r.missing_time), None),
+        "clinician_id": vocab.gather(np.maximum(r.clin, 0))
+        .scatter(np.flatnonzero(r.clin < 0), None),
+        "clinician_role": pl.Series(list(ROLES)).gather(p.vocab_role[np.maximum(r.clin, 0)]),
+        "status": pl.Series(list(STATUSES)).gather(r.status),
+        "mode": pl.Series(list(MODES)).gather(r.mode),
     })
-    usual = pl.Series([p.vocab[i] for i in p.holders], dtype=pl.Utf8).gather(named)
     patients = pl.DataFrame({
         "patient_id": ids,
         "practice_code": pl.repeat(registered.code, n, dtype=pl.Utf8, eager=True),
-        "usual_gp_id": usual.scatter(np.flatnonzero(~has_named), None),
-        "imd_decile": pl.Series(imd, dtype=pl.Int32),
-        "age_band": pl.Series(list(AGE_BANDS)).gather(age),
-        "sex": pl.Series(list(SEXES)).gather(sex),
+        "usual_gp_id": vocab.gather(p.holders[c.named])
+        .scatter(np.flatnonzero(~c.has_named), None),
+        "imd_decile": pl.Series(c.imd, dtype=pl.Int32),
+        "age_band": pl.Series(list(AGE_BANDS)).gather(c.age),
+        "sex": pl.Series(list(SEXES)).gather(c.sex),
     })
     return _typed("patients", patients), _typed("appointments", appointments)
 
