@@ -157,3 +157,15 @@ def test_unit_limits_equal_the_curve_at_the_same_precision():
                              grid=[50, 400, 2000])
     for col in ("lower95", "upper95", "lower998", "upper998"):
         assert res.units[col].to_list() == pytest.approx(res.curve[col].to_list())
+
+
+def test_units_carry_their_own_95_percent_interval_for_hover_text():
+    res = funnel_proportions(units([81, 0], [263, 0]), "num", "den")
+    assert res.numerator_col == "num"
+    assert res.units["lci"][0] == pytest.approx(0.2553, abs=5e-5)  # Newcombe 1998, Wilson
+    assert res.units["uci"][0] == pytest.approx(0.3662, abs=5e-5)
+    assert (res.units["lci"][1], res.units["uci"][1]) == (None, None)
+    mres = funnel_means(means([0.6, 0.5], [10, 1], sd=0.3), "mean", "sd", "n")
+    assert mres.numerator_col is None
+    assert mres.units["lci"][0] == pytest.approx(0.6 - 2.2621571628 * 0.3 / math.sqrt(10))
+    assert mres.units["lci"][1] is None  # a single patient has no interval

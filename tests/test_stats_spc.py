@@ -194,3 +194,11 @@ def test_custom_column_names_are_kept():
     df = series([10, 12, 10]).rename({"period": "month", "value": "slicc"})
     res = xmr(df, "month", "slicc")
     assert res.points.columns[:2] == ["month", "slicc"]
+
+
+def test_other_input_columns_follow_their_month_and_stay_blank_in_gaps():
+    df = series([0.5, None, 0.6]).with_columns(den=pl.Series([10, None, 20]))
+    df = df.filter(pl.col("value").is_not_null())  # February has no row at all
+    res = xmr(df)
+    assert res.points["den"].to_list() == [10, None, 20]
+    assert res.points.columns[-1] == "den"

@@ -33,7 +33,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from metrics.stats.intervals import z_value
+from metrics.stats.intervals import mean_interval, wilson_interval, z_value
 
 LEVELS = {"95": 0.95, "998": 0.998}
 Scale = Literal["arcsine", "normal"]
@@ -44,9 +44,11 @@ Array = np.ndarray
 class FunnelResult:
     """A funnel: per-unit z-scores, limits and flags, and the limit curves for plotting.
 
-    `units` is the input frame plus `value`, `precision`, `z` (unadjusted), `z_adj` (the one
-    flags use), `lower95`, `upper95`, `lower998`, `upper998`, `flag95`, `flag998` ("high",
-    "low" or null). `curve` has `precision` and the same four limits over a grid.
+    `units` is the input frame plus `value`, `precision`, `lci` and `uci` (the unit's own 95%
+    interval: Wilson, or t for means), `z` (unadjusted), `z_adj` (the one flags use),
+    `lower95`, `upper95`, `lower998`, `upper998`, `flag95`, `flag998` ("high", "low" or null).
+    `curve` has `precision` and the same four limits over a grid. `numerator_col` names the
+    input's numerator column for proportions (for hover text), None for means.
     """
 
     units: pl.DataFrame
@@ -57,6 +59,7 @@ class FunnelResult:
     tau2: float
     adjusted: bool  # limits and flags include tau2
     trim: float
+    numerator_col: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,8 +125,9 @@ def _float(series: Array, name: str) -> pl.Series:
 
 
 def _funnel(df: pl.DataFrame, kind: Literal["proportion", "mean"], value: Array,
-            precision: Array, target: float, t: _Transform, *, overdispersion: bool,
-            trim: float, grid: Sequence[float] | None, grid_points: int) -> FunnelResult:
+            precision: Array, interval: tuple[Array, Array], target: float, t: _Transform, *,
+            overdispersion: bool, trim: float, grid: Sequence[float] | None,
+            grid_points: int, numerator_col: str | None = None) -> FunnelResult:
     ok = np.isfinite(value) & (precision > 0)
     se = np.full(len(value), np.nan)
     z = np.full(len(value), np.nan)
@@ -141,13 +145,15 @@ def _funnel(df: pl.DataFrame, kind: Literal["proportion", "mean"], value: Array,
         curve_limits = _limits(target, np.sqrt(t.se(x) ** 2 + extra), t)
     z_adj[~ok] = np.nan
     units = df.with_columns(
-        _float(value, "value"), _float(precision, "precision"), _float(z, "z"),
+        _float(value, "value"), _float(precision, "precision"), _float(interval[0], "lci"),
+        _float(interval[1], "uci"), _float(z, "z"),
         _float(z_adj, "z_adj"), *(_float(v, k) for k, v in unit_limits.items()),
         pl.Series("flag95", _flags(z_adj, LEVELS["95"]), dtype=pl.Utf8),
         pl.Series("flag998", _flags(z_adj, LEVELS["998"]), dtype=pl.Utf8),
     )
     curve = pl.DataFrame({"precision": x, **curve_limits})
-    return FunnelResult(units, curve, kind, float(target), phi, tau2, overdispersion, trim)
+    return FunnelResult(units, curve, kind, float(target), phi, tau2, overdispersion, trim,
+                        numerator_col)
 
 
 def _column(df: pl.DataFrame, name: str) -> Array:
@@ -193,8 +199,9 @@ def funnel_proportions(df: pl.DataFrame, num_col: str, den_col: str, *,
                        lambda n: np.sqrt(theta * (1 - theta) / n))
     else:
         raise ValueError(f"unknown scale {scale!r}")
-    return _funnel(df, "proportion", value, den, target, t, overdispersion=overdispersion,
-                   trim=trim, grid=grid, grid_points=grid_points)
+    return _funnel(df, "proportion", value, den, wilson_interval(num, den), target, t,
+                   overdispersion=overdispersion, trim=trim, grid=grid, grid_points=grid_points,
+                   numerator_col=num_col)
 
 
 def funnel_means(df: pl.DataFrame, mean_col: str, sd_col: str, n_col: str, *,
@@ -218,5 +225,5 @@ def funnel_means(df: pl.DataFrame, mean_col: str, sd_col: str, n_col: str, *,
     sigma = pooled_sd(spread, n) if sd is None else float(sd)
     low, high = bounds if bounds is not None else (-np.inf, np.inf)
     t = _Transform(_identity, lambda y: np.clip(y, low, high), lambda k: sigma / np.sqrt(k))
-    return _funnel(df, "mean", value, n, target, t, overdispersion=overdispersion, trim=trim,
-                   grid=grid, grid_points=grid_points)
+    return _funnel(df, "mean", value, n, mean_interval(mean, spread, n), target, t,
+                   overdispersion=overdispersion, trim=trim, grid=grid, grid_points=grid_points)

@@ -216,12 +216,16 @@ def xmr(df: pl.DataFrame, period_col: str = "period", value_col: str = "value", 
     Returns one row per calendar month (gaps filled with null values) with columns period,
     value, segment, centre, mr, lower, upper, near_lower, near_upper, segment_points,
     outside, shift, trend (+1 / -1 / 0), two_of_three, special, signal ("high" / "low"),
-    type ("improvement" / "concern" / "common", null for a missing month) and reason.
+    type ("improvement" / "concern" / "common", null for a missing month) and reason,
+    followed by the input's other columns (e.g. numerator and denominator for hover text).
     """
     if direction not in ("higher", "lower"):
         raise ValueError(f"direction must be 'higher' or 'lower', got {direction!r}")
+    extras = [c for c in df.columns
+              if c not in (period_col, value_col) and c not in POINT_COLUMNS]
     series = complete_months(df.select(pl.col(period_col).alias("period"),
-                                       pl.col(value_col).cast(pl.Float64).alias("value")))
+                                       pl.col(value_col).cast(pl.Float64).alias("value"),
+                                       *extras))
     starts = sorted({date(d.year, d.month, 1) for d in rebase_at})
     segment = np.searchsorted(np.array(starts, dtype="datetime64[D]"),
                               series["period"].to_numpy().astype("datetime64[D]"),
@@ -249,7 +253,7 @@ def xmr(df: pl.DataFrame, period_col: str = "period", value_col: str = "value", 
         pl.Series("reason", [c[2] for c in classified], dtype=pl.Utf8),
     ).with_columns(
         special=pl.col("type").is_in(["improvement", "concern"]).fill_null(False),
-    ).select(*POINT_COLUMNS).rename({"period": period_col, "value": value_col})
+    ).select(*POINT_COLUMNS, *extras).rename({"period": period_col, "value": value_col})
     return _result(frame, period_col, direction, target)
 
 
