@@ -16,7 +16,10 @@ import duckdb
 import polars as pl
 
 from metrics import engine
+from metrics.access import Viewer
+from metrics.disclosure import NO_CONTROL, DisclosureRule
 from metrics.params import Params
+from metrics.schema import AGE_BANDS
 
 LEVELS = (
     "practice", "pcn", "sub_icb", "icb", "all", "practice_imd_quintile", "patient_imd_quintile",
@@ -149,3 +152,674 @@ def slicc_monthly(source: ResultSource, level: str, group_codes: Sequence[str] |
         .then(pl.col("slicc_numerator") / pl.col("slicc_denominator")).alias("slicc"),
         "slicc_numerator", "slicc_denominator", "gp_contacts",
     )
+
+
+# ---- what the dashboard's pages show ---------------------------------------------------------
+# Every page asks for `Table`s built here: the same frame is drawn, listed and exported, so a
+# download is exactly what is on screen. Builders apply the viewer's disclosure rule themselves:
+# a practice's own rows may be exact, every other row goes through the shared rule.
+
+QUINTILE_LABELS = {"1": "Q1 most deprived", "2": "Q2", "3": "Q3", "4": "Q4",
+                   "5": "Q5 least deprived", "unknown": "Not known"}
+CONTACTS_BANDS = ("1", "2-3", "4-6", "7-11", "12+")
+FREQUENT_ATTENDERS = "12+"
+ROLE_GROUPS = {  # clinician_role -> who patients saw (triage away from GPs drives continuity)
+    "gp": "GP", "gp_registrar": "GP registrar", "locum_gp": "Locum GP", "nurse": "Nurse",
+    "pharmacist": "Pharmacist", "physiotherapist": "Other clinical (ARRS) roles",
+    "paramedic": "Other clinical (ARRS) roles",
+    "physician_associate": "Other clinical (ARRS) roles",
+    "social_prescriber": "Other clinical (ARRS) roles",
+    "other_clinical": "Other clinical (ARRS) roles", "admin": "Admin or unknown",
+    "unknown": "Admin or unknown",
+}
+ROLE_GROUP_ORDER = ("GP", "GP registrar", "Locum GP", "Nurse", "Pharmacist",
+                    "Other clinical (ARRS) roles", "Admin or unknown")
+MODE_LABELS = {"face_to_face": "Face to face", "telephone": "Telephone",
+               "video_online": "Video or online", "home_visit": "Home visit",
+               "unknown": "Unknown mode"}
+PRACTICE_GROUPS = {  # page breakdown -> (level, column label)
+    "age_band": ("practice_age_band", "age_band"),
+    "contacts_band": ("practice_contacts_band", "contacts_band"),
+    "patient_imd_quintile": ("practice_patient_imd_quintile", "patient_imd_quintile"),
+}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The global filters that are not `Params`: which index, practice and PCN."""
+
+    index: str = "slicc"
+    practice: str | None = None
+    pcn: str | None = None
+
+    def describe(self) -> list[tuple[str, str]]:
+        from metrics.methods import index
+
+        d = index(self.index)
+        return [("index", f"{d.name} ({d.full_name}; {d.summary})"),
+                ("practice", self.practice or "none selected"),
+                ("PCN", self.pcn or "none selected")]
+
+
+@dataclass(frozen=True, eq=False)
+class Table:
+    """One table as shown (after disclosure control), with what an export must say about it."""
+
+    key: str  # stable id, used as the file name
+    title: str
+    frame: pl.DataFrame
+    scope: str
+    rule: DisclosureRule  # the rule for shared rows
+    own_rows: str | None = None  # rows shown exactly (a practice's own view), described
+    internal: bool = False  # per-GP figures: the practice's own view only
+
+    @property
+    def empty(self) -> bool:
+        return self.frame.height == 0
+
+    def numeric(self) -> pl.DataFrame:
+        """The frame for charts: suppressed '*' cells become blank, numbers become numbers."""
+        return to_numeric(self.frame)
+
+
+def to_numeric(df: pl.DataFrame) -> pl.DataFrame:
+    """Text columns made by disclosure control back to numbers ('*' -> null)."""
+    out = []
+    for name, dtype in df.schema.items():
+        if dtype == pl.Utf8 and _is_figure(name):
+            out.append(pl.col(name).cast(pl.Float64, strict=False))
+    return df.with_columns(out) if out else df
+
+
+def _is_figure(name: str) -> bool:
+    from metrics.disclosure import COUNT_COLUMNS, RATIOS
+
+    return (name in COUNT_COLUMNS or name in RATIOS or name.endswith(
+        ("_numerator", "_denominator", "_mean", "_sd", "_lci", "_uci", "_coverage"))
+        or name in ("value", "numerator", "denominator", "share", "list_size"))
+
+
+def index_columns(key: str) -> list[str]:
+    """The columns that carry one index with its n and interval."""
+    from metrics.methods import index
+
+    d = index(key)
+    if d.kind == "ratio":
+        cols = [d.key, f"{d.key}_numerator", f"{d.key}_denominator"]
+        if d.key == "slicc":
+            cols.append("named_gp_coverage")
+    else:
+        cols = [d.value_col, f"{d.key}_sd", "eligible_patients", "contacts"]
+    return [*cols, f"{d.key}_lci", f"{d.key}_uci"]
+
+
+def with_interval(df: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Wilson limits for ratios, t limits for means of patient values (metrics.stats)."""
+    from metrics.methods import index
+    from metrics.stats import with_mean_ci, with_wilson
+
+    d = index(key)
+    if d.kind == "ratio":
+        return with_wilson(df, f"{d.key}_numerator", f"{d.key}_denominator", d.key)
+    return with_mean_ci(df, d.value_col, f"{d.key}_sd", "eligible_patients", d.key)
+
+
+def disclose(df: pl.DataFrame, rule: DisclosureRule, *keys: str) -> pl.DataFrame:
+    """`disclosure.apply`, and an index's interval is hidden wherever its value is hidden."""
+    from metrics import disclosure
+    from metrics.methods import index
+
+    out = disclosure.apply(df, rule)
+    if rule.name == "none":
+        return out
+    hide = []
+    for key in keys:
+        d = index(key)
+        value = pl.col(d.value_col)
+        hidden = value.is_null() | (value.cast(pl.Utf8) == disclosure.SUPPRESSED)
+        hide += [pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c)
+                 for c in (f"{d.key}_lci", f"{d.key}_uci") if c in out.columns]
+    return out.with_columns(hide) if hide else out
+
+
+def stack(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """Concatenate exact and controlled rows: a column that is text anywhere is text."""
+    frames = [f for f in frames if f.height or f.width]
+    if not frames:
+        return pl.DataFrame()
+    text = {c for f in frames for c, t in f.schema.items() if t == pl.Utf8}
+    cast = [f.with_columns(pl.col(c).cast(pl.Utf8) for c in f.columns if c in text)
+            for f in frames]
+    return pl.concat(cast, how="diagonal_relaxed")
+
+
+def index_table(source: ResultSource, level: str, key: str, rule: DisclosureRule,
+                codes: Sequence[str] | None = None) -> pl.DataFrame:
+    """One level's groups with one index, its n and interval, under `rule`."""
+    frame = with_interval(groups(source, level, codes), key)
+    frame = frame.select("group_code", "subgroup", *index_columns(key))
+    return disclose(frame, rule, key)
+
+
+def directory(source: ResultSource) -> pl.DataFrame:
+    """Practice directory with its deprivation quintile (for labels and selections)."""
+    return practices(source).with_columns(
+        practice_imd_quintile=pl.when(pl.col("imd_decile").is_not_null())
+        .then((pl.col("imd_decile") / 2).ceil().cast(pl.Int32).cast(pl.Utf8)))
+
+
+def pcn_names(source: ResultSource) -> pl.DataFrame:
+    return (practices(source).group_by("pcn_code").agg(pl.col("pcn_name").first())
+            .sort("pcn_code"))
+
+
+def available_months(source: ResultSource) -> list:
+    """First days of the months with any appointment (the end-month choices)."""
+    sql = ("SELECT DISTINCT CAST(date_trunc('month', appointment_date) AS DATE) AS month "
+           "FROM appointments ORDER BY month")
+    return source.query(sql)["month"].to_list()
+
+
+def _label_quintile(col: str) -> pl.Expr:
+    return pl.col(col).replace_strict(QUINTILE_LABELS, default=pl.col(col)).alias("label")
+
+
+# ---- overview -------------------------------------------------------------------------------
+
+
+def overview_summary(source: ResultSource, rule: DisclosureRule) -> Table:
+    """Headline figures for the whole dataset: SLICC, mean UPC and COC with n and intervals."""
+    frame = groups(source, "all")
+    for key in ("slicc", "upc", "coc"):
+        frame = with_interval(frame, key)
+    cols = [*index_columns("slicc"), *index_columns("upc"), *index_columns("coc")]
+    frame = frame.select(*dict.fromkeys(cols))
+    frame = disclose(frame, rule, "slicc", "upc", "coc")
+    return Table("overview_summary", "Whole dataset: headline figures", frame,
+                 "all practices in the data", rule)
+
+
+def comparison(source: ResultSource, level: str, key: str, rule: DisclosureRule,
+               codes: Sequence[str] | None = None, *, table_key: str | None = None,
+               title: str | None = None) -> Table:
+    """Groups of one level side by side, each with its n and interval (never ranked)."""
+    frame = index_table(source, level, key, rule, codes)
+    names = {"pcn": pcn_names(source).rename({"pcn_code": "group_code", "pcn_name": "name"}),
+             "practice": practices(source).select(
+                 pl.col("practice_code").alias("group_code"),
+                 pl.col("practice_name").alias("name"), "pcn_code", "list_size")}
+    if level in names:
+        frame = frame.join(names[level], on="group_code", how="left", maintain_order="left")
+        frame = frame.with_columns(label=pl.concat_str(
+            pl.col("group_code"), pl.lit(" "), pl.col("name").fill_null(""))
+            .str.strip_chars())
+    elif level.endswith("imd_quintile"):
+        frame = frame.with_columns(_label_quintile("group_code"))
+    elif level == "all":
+        frame = frame.with_columns(label=pl.lit("All practices"))
+    else:
+        frame = frame.with_columns(label=pl.col("group_code"))
+    frame = frame.drop("subgroup").rename({"group_code": LEVEL_LABELS.get(level, level)})
+    first = ["label", LEVEL_LABELS.get(level, level)]
+    frame = frame.select(*first, *[c for c in frame.columns if c not in first])
+    return Table(table_key or f"{level}_{key}", title or f"{level}: {key}", frame,
+                 f"{level} level", rule)
+
+
+def monthly_slicc(source: ResultSource, level: str, rule: DisclosureRule,
+                  codes: Sequence[str] | None = None, *, table_key: str | None = None,
+                  title: str | None = None) -> Table:
+    """Monthly SLICC per group with Wilson limits; a month without contacts stays blank."""
+    from metrics.stats import with_wilson
+
+    frame = with_wilson(slicc_monthly(source, level, codes), "slicc_numerator",
+                        "slicc_denominator", "slicc")
+    key_col = frame.columns[0]
+    if level.endswith("imd_quintile"):
+        frame = frame.with_columns(_label_quintile(key_col))
+    elif level == "all":
+        frame = frame.with_columns(label=pl.lit("All practices"))
+    else:
+        frame = frame.with_columns(label=pl.col(key_col))
+    frame = disclose(frame.select("label", *frame.columns[:-1]), rule, "slicc")
+    return Table(table_key or f"{level}_slicc_monthly", title or f"{level}: monthly SLICC",
+                 frame, f"{level} x month", rule)
+
+
+def overview_tables(source: ResultSource, sel: Selection, rule: DisclosureRule
+                    ) -> dict[str, Table]:
+    from metrics.methods import index
+
+    d = index(sel.index)
+    return {
+        "summary": overview_summary(source, rule),
+        "all": comparison(source, "all", sel.index, rule, table_key=f"all_{sel.index}",
+                          title=f"All practices: {d.name}"),
+        "pcns": comparison(source, "pcn", sel.index, rule, table_key=f"pcns_{sel.index}",
+                           title=f"All PCNs: {d.name} with 95% intervals"),
+        "trend": monthly_slicc(source, "all", rule, table_key="all_slicc_monthly",
+                               title="Whole dataset: monthly SLICC"),
+    }
+
+
+# ---- my practice ----------------------------------------------------------------------------
+
+
+def practice_profile(source: ResultSource, practice: str) -> dict[str, object] | None:
+    rows = directory(source).filter(pl.col("practice_code") == practice)
+    return rows.row(0, named=True) if rows.height else None
+
+
+def practice_peers(source: ResultSource, practice: str, key: str, viewer: Viewer) -> Table:
+    """The practice against its PCN, its ICB and all practices in the data."""
+    profile = practice_profile(source, practice) or {}
+    own = viewer.rule_for(practice)
+    shared = viewer.shared_rule
+    parts = [
+        index_table(source, "practice", key, own, [practice]).with_columns(
+            unit=pl.lit(f"Practice {practice}"), level=pl.lit("practice")),
+    ]
+    for level, code, label in (("pcn", profile.get("pcn_code"), "PCN"),
+                               ("icb", profile.get("icb_code"), "ICB"),
+                               ("all", "all", None)):
+        if code is None:
+            continue
+        name = "All practices" if label is None else f"{label} {code}"
+        parts.append(index_table(source, level, key, shared, [code]).with_columns(
+            unit=pl.lit(name), level=pl.lit(level)))
+    frame = stack(parts)
+    frame = frame.select("unit", "level", *[c for c in frame.columns
+                                            if c not in ("unit", "level", "subgroup")])
+    return Table(f"practice_{practice}_peers_{key}", f"{practice} against PCN, ICB and all",
+                 frame, f"practice {practice} with its PCN, ICB and all practices", shared,
+                 own_rows=_own_text(practice, own))
+
+
+def _own_text(practice: str, rule: DisclosureRule) -> str | None:
+    if rule.name != "none":
+        return None
+    return f"rows of practice {practice}: exact numbers (the practice's own view)"
+
+
+def practice_monthly(source: ResultSource, practice: str, viewer: Viewer) -> Table:
+    rule = viewer.rule_for(practice)
+    table = monthly_slicc(source, "practice", rule, [practice],
+                          table_key=f"practice_{practice}_slicc_monthly",
+                          title=f"{practice}: monthly SLICC")
+    return Table(table.key, table.title, table.frame, f"practice {practice} x month",
+                 viewer.shared_rule, own_rows=_own_text(practice, rule))
+
+
+def practice_deciles(source: ResultSource, practice: str, viewer: Viewer) -> Table:
+    """Monthly SLICC deciles of all practices (from controlled values) with the practice's
+    own value and percentile (OpenPrescribing style)."""
+    from metrics.stats import decile_bands, percentile_ranks
+
+    shared = to_numeric(monthly_slicc(source, "practice", viewer.shared_rule).frame)
+    bands = decile_bands(shared, "month", "slicc", unit_col="practice_code")
+    ranked = percentile_ranks(shared, "month", "practice_code", "slicc")
+    pct = ranked.filter(pl.col("practice_code") == practice).select("month", "percentile")
+    own = practice_monthly(source, practice, viewer).frame.select(
+        "month", pl.col("slicc").alias("practice_slicc"),
+        pl.col("slicc_numerator").alias("practice_slicc_numerator"),
+        pl.col("slicc_denominator").alias("practice_slicc_denominator"))
+    frame = (bands.rename({"units": "practices"})
+             .join(own, on="month", how="left").join(pct, on="month", how="left")
+             .sort("month"))
+    return Table(f"practice_{practice}_slicc_deciles",
+                 f"{practice}: monthly SLICC over the deciles of all practices", frame,
+                 "all practices x month (deciles) and the selected practice",
+                 viewer.shared_rule, own_rows=_own_text(practice, viewer.rule_for(practice)))
+
+
+def gp_lists(source: ResultSource, practice: str, viewer: Viewer) -> Table | None:
+    """Per named-GP list figures: only in the practice's own view (None otherwise)."""
+    if not viewer.shows_gp_lists(practice):
+        return None
+    frame = groups(source, "gp_list", [practice])
+    for key in ("slicc", "opr", "upc"):
+        frame = with_interval(frame, key)
+    frame = frame.select(
+        pl.col("subgroup").alias("named_gp"), "list_patients",
+        *index_columns("slicc"), *index_columns("opr"),
+        "upc_mean", "upc_sd", "eligible_patients", "upc_lci", "upc_uci")
+    return Table(f"practice_{practice}_gp_lists", f"{practice}: named-GP lists", frame,
+                 f"practice {practice}, per named-GP list (internal use only)", NO_CONTROL,
+                 own_rows=f"practice {practice}: exact numbers (the practice's own view)",
+                 internal=True)
+
+
+def practice_groups(source: ResultSource, practice: str, breakdown: str, key: str,
+                    viewer: Viewer) -> Table:
+    """The practice's patients by age band, contacts band or patient deprivation band."""
+    level, column = PRACTICE_GROUPS[breakdown]
+    rule = viewer.rule_for(practice)
+    frame = index_table(source, level, key, rule, [practice])
+    order = {"age_band": [*AGE_BANDS, "unknown"], "contacts_band": list(CONTACTS_BANDS),
+             "patient_imd_quintile": [*QUINTILE_LABELS]}[breakdown]
+    frame = frame.with_columns(
+        pl.col("subgroup").replace_strict({v: i for i, v in enumerate(order)},
+                                          default=len(order)).alias("__order"))
+    frame = frame.sort("__order", "subgroup").drop("__order")
+    label = pl.col("subgroup")
+    if breakdown == "patient_imd_quintile":
+        label = label.replace_strict(QUINTILE_LABELS, default=label)
+    elif breakdown == "contacts_band":
+        label = pl.when(label == FREQUENT_ATTENDERS).then(
+            pl.lit("12+ (frequent attenders)")).otherwise(label)
+    frame = frame.select(label.alias("label"), pl.col("subgroup").alias(column),
+                         *index_columns(key))
+    return Table(f"practice_{practice}_{breakdown}_{key}",
+                 f"{practice}: {key} by {breakdown}", frame,
+                 f"practice {practice} by {breakdown}", viewer.shared_rule,
+                 own_rows=_own_text(practice, rule))
+
+
+def _mix_counts(source: ResultSource, practices_: Sequence[str] | None, by: str
+                ) -> pl.DataFrame:
+    mix = appointment_mix(source, practices_).filter(pl.col("status") == "attended")
+    category = (pl.col("clinician_role").replace_strict(ROLE_GROUPS, default="Admin or unknown")
+                if by == "role" else
+                pl.col("mode").replace_strict(MODE_LABELS, default="Unknown mode"))
+    return (mix.group_by(category.alias("category"))
+            .agg(pl.col("appointments").sum().alias("numerator")))
+
+
+def practice_mix(source: ResultSource, practice: str, by: str, viewer: Viewer) -> Table:
+    """Who patients saw (by role group) or how (by mode): shares of attended appointments
+    for the practice, its PCN and all practices, with counts."""
+    profile = practice_profile(source, practice) or {}
+    members = directory(source)
+    pcn = profile.get("pcn_code")
+    units = [(f"Practice {practice}", [practice], viewer.rule_for(practice))]
+    if pcn is not None:
+        codes = members.filter(pl.col("pcn_code") == pcn)["practice_code"].to_list()
+        units.append((f"PCN {pcn}", codes, viewer.shared_rule))
+    units.append(("All practices", None, viewer.shared_rule))
+    order = ROLE_GROUP_ORDER if by == "role" else tuple(MODE_LABELS.values())
+    parts = []
+    for unit, codes, rule in units:
+        counts = _mix_counts(source, codes, by)
+        grid = pl.DataFrame({"category": list(order)}).join(counts, on="category", how="left")
+        frame = grid.with_columns(pl.col("numerator").fill_null(0).cast(pl.Int64))
+        frame = frame.with_columns(denominator=pl.col("numerator").sum())
+        frame = frame.with_columns(
+            share=pl.when(pl.col("denominator") > 0)
+            .then(pl.col("numerator") / pl.col("denominator")))
+        frame = frame.select(pl.lit(unit).alias("unit"), "category", "numerator",
+                             "denominator", "share")
+        parts.append(disclose(frame, rule))
+    what = "clinician role group" if by == "role" else "mode"
+    return Table(f"practice_{practice}_mix_{by}",
+                 f"{practice}: attended appointments by {what}", stack(parts),
+                 f"practice {practice}, its PCN and all practices; attended appointments of "
+                 f"every role and mode in the window, by {what}", viewer.shared_rule,
+                 own_rows=_own_text(practice, viewer.rule_for(practice)))
+
+
+def practice_gp_share(source: ResultSource, practice: str, viewer: Viewer) -> Table:
+    """Monthly share of attended appointments that were with a GP (any GP role)."""
+    rule = viewer.rule_for(practice)
+    mix = appointment_mix(source, [practice]).filter(pl.col("status") == "attended")
+    gp = pl.col("clinician_role").is_in(["gp", "gp_registrar", "locum_gp"])
+    frame = (mix.group_by(pl.col("month_start").alias("month"))
+             .agg(pl.col("appointments").filter(gp).sum().alias("numerator"),
+                  pl.col("appointments").sum().alias("denominator"))
+             .sort("month"))
+    frame = frame.with_columns(
+        share=pl.when(pl.col("denominator") > 0)
+        .then(pl.col("numerator") / pl.col("denominator")))
+    return Table(f"practice_{practice}_gp_share_monthly",
+                 f"{practice}: share of attended appointments with a GP, by month",
+                 disclose(frame, rule), f"practice {practice} x month", viewer.shared_rule,
+                 own_rows=_own_text(practice, rule))
+
+
+def practice_tables(source: ResultSource, sel: Selection, viewer: Viewer
+                    ) -> dict[str, Table]:
+    """Everything the My practice page shows (empty when no practice is selected)."""
+    practice = sel.practice
+    if practice is None or practice_profile(source, practice) is None:
+        return {}
+    out = {
+        "peers": practice_peers(source, practice, sel.index, viewer),
+        "monthly": practice_monthly(source, practice, viewer),
+        "deciles": practice_deciles(source, practice, viewer),
+        "window": practice_peers(source, practice, "upc", viewer),
+        "window_coc": practice_peers(source, practice, "coc", viewer),
+        "window_slicc": practice_peers(source, practice, "slicc", viewer),
+    }
+    lists = gp_lists(source, practice, viewer)
+    if lists is not None:
+        out["gp_lists"] = lists
+    for breakdown in PRACTICE_GROUPS:
+        out[breakdown] = practice_groups(source, practice, breakdown, sel.index, viewer)
+    out["mix_role"] = practice_mix(source, practice, "role", viewer)
+    out["mix_mode"] = practice_mix(source, practice, "mode", viewer)
+    out["gp_share"] = practice_gp_share(source, practice, viewer)
+    return out
+
+
+# ---- networks and deprivation ---------------------------------------------------------------
+
+FUNNEL_SCOPES = ("all", "icb", "pcn")
+
+
+def funnel_units(source: ResultSource, key: str, rule: DisclosureRule, *, unit: str = "practice",
+                 scope: str = "all", code: str | None = None) -> Table:
+    """Practices (or PCNs) for a funnel plot and the list-size scatter: controlled values,
+    their n and intervals, list size and PCN. Scope: everything, one ICB or one PCN."""
+    if unit not in ("practice", "pcn") or scope not in FUNNEL_SCOPES:
+        raise ValueError(f"unknown funnel unit {unit!r} or scope {scope!r}")
+    members = directory(source)
+    if scope != "all" and code is not None:
+        members = members.filter(pl.col(f"{scope}_code") == code)
+    if unit == "practice":
+        codes = members["practice_code"].to_list()
+    else:
+        codes = members["pcn_code"].drop_nulls().unique().sort().to_list()
+    table = comparison(source, unit, key, rule, codes)
+    if unit == "pcn":
+        sizes = (members.group_by("pcn_code").agg(pl.col("list_size").sum())
+                 .rename({"pcn_code": "pcn_code_"}))
+        frame = table.frame.join(sizes, left_on="pcn_code", right_on="pcn_code_", how="left")
+    else:
+        frame = table.frame.join(members.select("practice_code", "personal_lists",
+                                                "practice_imd_quintile"),
+                                 on="practice_code", how="left", maintain_order="left")
+    where = "all practices" if scope == "all" or code is None else f"{scope} {code}"
+    return Table(f"{unit}s_in_{scope}{'_' + code if code and scope != 'all' else ''}_{key}",
+                 f"{unit.upper() if unit == 'pcn' else 'Practice'}s in {where}: {key}",
+                 frame, f"{unit} level, {where}", rule)
+
+
+def network_tables(source: ResultSource, sel: Selection, rule: DisclosureRule, *,
+                   funnel_unit: str = "practice", funnel_scope: str = "all") -> dict[str, Table]:
+    pcn = sel.pcn
+    if pcn is None and sel.practice is not None:
+        pcn = (practice_profile(source, sel.practice) or {}).get("pcn_code")
+    code = None
+    if funnel_scope == "pcn":
+        code = pcn
+    elif funnel_scope == "icb" and sel.practice is not None:
+        code = (practice_profile(source, sel.practice) or {}).get("icb_code")
+    elif funnel_scope == "icb":
+        icbs = directory(source)["icb_code"].drop_nulls().unique().sort().to_list()
+        code = icbs[0] if icbs else None
+    out = {
+        "pcns": comparison(source, "pcn", sel.index, rule, table_key=f"pcns_{sel.index}",
+                           title="All PCNs side by side"),
+        "funnel": funnel_units(source, sel.index, rule, unit=funnel_unit,
+                               scope=funnel_scope, code=code),
+        "practices": funnel_units(source, sel.index, rule),
+    }
+    if pcn is not None:
+        out["pcn_practices"] = funnel_units(source, sel.index, rule, scope="pcn", code=pcn)
+    return out
+
+
+def deprivation_tables(source: ResultSource, sel: Selection, rule: DisclosureRule
+                       ) -> dict[str, Table]:
+    return {
+        "practice_band": comparison(source, "practice_imd_quintile", sel.index, rule,
+                                    table_key=f"practice_imd_quintile_{sel.index}",
+                                    title="By practice deprivation quintile"),
+        "patient_band": comparison(source, "patient_imd_quintile", sel.index, rule,
+                                   table_key=f"patient_imd_quintile_{sel.index}",
+                                   title="By patient deprivation quintile"),
+        "practice_band_monthly": monthly_slicc(
+            source, "practice_imd_quintile", rule,
+            table_key="practice_imd_quintile_slicc_monthly",
+            title="Monthly SLICC by practice deprivation quintile"),
+    }
+
+
+# ---- export ---------------------------------------------------------------------------------
+
+
+def export_about(table: Table, params: Params, sel: Selection) -> list[tuple[str, str]]:
+    """The header block of an exported table: scope, filters, definitions, disclosure rule."""
+    from metrics.export import about_lines
+
+    lines = about_lines(params, table.rule, table.scope)
+    lines.insert(1, ("table", table.title))
+    lines[2:2] = [(f"filter: {k}", v) for k, v in sel.describe()]
+    if table.own_rows:
+        lines.append(("exact rows", table.own_rows))
+    if table.internal:
+        lines.append(("named staff", "per-GP figures: for the practice's internal use only"))
+    return lines
+
+
+def export_csv(table: Table, params: Params, sel: Selection) -> bytes:
+    """CSV of a table exactly as shown, with its '# key: value' header block."""
+    from metrics.export import csv_bytes
+
+    return csv_bytes(table.frame, export_about(table, params, sel))
+
+
+def export_xlsx(table: Table, params: Params, sel: Selection) -> bytes:
+    from metrics.export import xlsx_bytes
+
+    return xlsx_bytes(table.frame, export_about(table, params, sel))
+
+
+def shareable(tables: Sequence[Table], include_internal: bool = False) -> list[Table]:
+    """Tables that may be exported: per-GP tables only when deliberately switched on."""
+    return [t for t in tables if include_internal or not t.internal]
+
+
+# ---- display ----------------------------------------------------------------------------------
+
+PERCENT_STEMS = ("slicc", "opr", "upc_pooled")
+
+
+def column_kind(name: str) -> str | None:
+    """How a result column is read: 'percent', 'mean', 'count', 'percentile' or None (text)."""
+    if name == "percentile":
+        return "percentile"
+    if name in (*PERCENT_STEMS, "share", "named_gp_coverage", "practice_slicc") or (
+            name[:1] == "p" and name[1:].isdigit()):
+        return "percent"
+    if name.endswith(("_lci", "_uci")):
+        return "percent" if name[:-4] in PERCENT_STEMS else "mean"
+    if name.endswith(("_mean", "_sd")):
+        return "mean"
+    if _is_figure(name) or name in ("practices", "units", "list_patients"):
+        return "count"
+    return None
+
+
+def _format(value: str | None, kind: str) -> str | None:
+    if value is None or value == "*":
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return {"percent": f"{number:.1%}", "mean": f"{number:.3f}", "count": f"{number:,.0f}",
+            "percentile": f"{number:.0f}"}[kind]
+
+
+def display_frame(df: pl.DataFrame) -> pl.DataFrame:
+    """A table for the screen: controlled text columns become numbers again where nothing in
+    them is suppressed (so they sort and format as numbers); where a '*' stands, the numbers
+    beside it are formatted as text (51.7%, 0.612, 1,235)."""
+    out = []
+    for name, dtype in df.schema.items():
+        kind = column_kind(name)
+        if dtype != pl.Utf8 or kind is None:
+            continue
+        if not (df[name] == "*").any():
+            out.append(pl.col(name).cast(pl.Float64, strict=False))
+        else:
+            out.append(pl.col(name).map_elements(lambda v, k=kind: _format(v, k),
+                                                 return_dtype=pl.Utf8))
+    return df.with_columns(out) if out else df
+
+
+# ---- filters -> parameters --------------------------------------------------------------------
+
+WINDOW_LENGTHS = (1, 3, 6, 12, 24, 36)
+
+
+def window_params(end_month: str, months: int, *, staff_group: str, modes: Sequence[str],
+                  min_contacts: int, collapse_same_day: bool = True) -> Params:
+    """Params for a window of `months` calendar months ending with `end_month` ('2026-10')."""
+    from datetime import date
+
+    from dateutil.relativedelta import relativedelta
+
+    year, month = (int(part) for part in end_month.split("-"))
+    first_of_end = date(year, month, 1)
+    end = first_of_end + relativedelta(months=1) - relativedelta(days=1)
+    start = first_of_end - relativedelta(months=months - 1)
+    return Params(window_start=start, window_end=end, min_contacts=int(min_contacts),
+                  staff_group=staff_group, modes=tuple(modes),
+                  collapse_same_day=collapse_same_day)
+
+
+def months_between(params: Params) -> int:
+    return len(engine.months_in(params))
+
+
+# ---- the store itself (Data page) ---------------------------------------------------------------
+
+
+def store_report(source: ResultSource) -> pl.DataFrame:
+    """The last ingest's counts (table, measure, value); empty if the store has none."""
+    try:
+        return source.query('SELECT "table", measure, value FROM ingest_report '
+                            'ORDER BY "table", measure')
+    except duckdb.Error:
+        return pl.DataFrame(schema={"table": pl.Utf8, "measure": pl.Utf8, "value": pl.Int64})
+
+
+def store_rejects(source: ResultSource, limit: int = 1000) -> pl.DataFrame:
+    """The last ingest's rejected rows (at most `limit`), with file, line, column and reason."""
+    try:
+        return source.query('SELECT * FROM ingest_rejects ORDER BY file, line LIMIT ?', [limit])
+    except duckdb.Error:
+        return pl.DataFrame()
+
+
+def store_counts(source: ResultSource) -> dict[str, int]:
+    """Rows in each canonical table."""
+    sql = ("SELECT (SELECT count(*) FROM appointments) AS appointments, "
+           "(SELECT count(*) FROM patients) AS patients, "
+           "(SELECT count(*) FROM practices) AS practices")
+    return source.query(sql).row(0, named=True)
+
+
+def export_zip(tables: Sequence[Table], params: Params, sel: Selection) -> bytes:
+    """Every table as a CSV (each with its header block) in one ZIP archive."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for table in tables:
+            info = zipfile.ZipInfo(f"{table.key}.csv", date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, export_csv(table, params, sel))
+    return buffer.getvalue()

@@ -1,0 +1,130 @@
+"""Build or rebuild the dashboard's database: the default sample on first run, or an upload.
+
+Why here and not in a page: the dashboard must open on a fresh install without a manual
+`python -m metrics ingest`, and the Data page's rebuild must do exactly what the CLI does
+(write the store beside the old one, swap it in atomically, store the default results).
+Progress goes to a callback; the caller draws it (st.progress / st.spinner).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from metrics import engine
+from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
+from metrics.sample import SampleConfig, generate
+from metrics.store import write_store
+
+Progress = Callable[[str, float], None]
+
+DB_ENV = "CONTINUITY_DB"
+DEFAULT_DB = Path("data/continuity.duckdb")
+# About 40 practices x 27 months at a tenth of real list sizes: ~0.5M appointments, a few
+# seconds to generate and compute, and every index looks as it does at full scale.
+DEFAULT_SAMPLE = SampleConfig(scale=0.1)
+
+
+def db_path() -> Path:
+    """The dashboard's database: $CONTINUITY_DB, or data/continuity.duckdb."""
+    return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+def sample_result(config: SampleConfig = DEFAULT_SAMPLE, progress: Progress | None = None
+                  ) -> IngestResult:
+    """The synthetic extract as if it had been ingested (nothing rejected)."""
+    tables = generate(config, progress)
+    report = IngestReport(preset="synthetic sample")
+    for table, frame in tables.items():
+        counts = report.counts[table]
+        counts.rows_read = counts.loaded = frame.height
+        counts.files = 1
+    report.notes.append(f"synthetic sample: seed {config.seed}, {config.practices} practices, "
+                        f"{config.months} months, scale {config.scale}")
+    return IngestResult(tables=tables, extras={}, rejects=pl.DataFrame(schema=REJECT_SCHEMA),
+                        report=report)
+
+
+def persist_default_results(progress: Progress | None = None
+                            ) -> Callable[[duckdb.DuckDBPyConnection], None]:
+    """The `after_load` step: compute and keep the default 24-month results in the store."""
+    def after_load(con: duckdb.DuckDBPyConnection) -> None:
+        params = engine.default_params(engine.DuckDBBackend(con))
+        engine.persist_results(con, params, progress)
+
+    return after_load
+
+
+def rebuild(result: IngestResult, path: Path, *, append: bool = False,
+            progress: Progress | None = None) -> Path:
+    """Write `result` as the new database at `path` (atomic swap) with default results."""
+    return write_store(result, path, append=append,
+                       after_load=persist_default_results(_scaled(progress, 0.3, 0.7)),
+                       progress=_scaled(progress, 0.0, 0.3))
+
+
+def ensure_default_store(path: Path | None = None, *, config: SampleConfig = DEFAULT_SAMPLE,
+                         progress: Progress | None = None) -> bool:
+    """Build the default sample database at `path` when there is none; True if it built one."""
+    path = Path(path) if path is not None else db_path()
+    if path.exists():
+        return False
+    result = sample_result(config, _scaled(progress, 0.0, 0.3))
+    rebuild(result, path, progress=_scaled(progress, 0.3, 0.7))
+    return True
+
+
+def _scaled(progress: Progress | None, start: float, span: float) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda label, fraction: progress(label, start + span * min(max(fraction, 0.0), 1.0))
+
+
+# ---- the Data page's upload: column mapping step --------------------------------------------
+
+MAX_UPLOAD_MB = 200  # per file; .streamlit/config.toml sets the same server-wide limit
+
+
+def preset_matches(preset: str, table: str, headers: list[str]) -> dict[str, str | None]:
+    """For each field of `table`, the header the preset would use (first alias found)."""
+    from metrics.mapping import FIELDS, column_key, load_mapping
+
+    tm = load_mapping(preset).table(table)
+    keys = {column_key(h): h for h in reversed(headers)}  # first header wins on a clash
+    return {name: next((keys[k] for k in tm.aliases(name) if k in keys), None)
+            for name in FIELDS[table]}
+
+
+def mapping_toml(choices: dict[str, dict[str, str]], name: str = "dashboard_upload") -> str:
+    """A mapping file (layered on the chosen preset) from the user's column choices:
+    {table: {field: source column}}. Strings are JSON-escaped, which TOML accepts."""
+    import json
+
+    from metrics.mapping import FIELDS
+
+    lines = [f"name = {json.dumps(name)}"]
+    for table, fields in choices.items():
+        if table not in FIELDS:
+            raise ValueError(f"unknown table {table!r}")
+        chosen = {f: c for f, c in fields.items() if c}
+        if not chosen:
+            continue
+        lines.append(f"\n[{table}.columns]")
+        for field, column in chosen.items():
+            if field not in FIELDS[table]:
+                raise ValueError(f"{field!r} is not a field of {table}")
+            lines.append(f"{field} = {json.dumps(column)}")
+    return "\n".join(lines) + "\n"
+
+
+def safe_file_name(name: str, fallback: str = "upload") -> str:
+    """An uploaded file's name reduced to letters, digits, dot, dash and underscore."""
+    import re
+
+    base = Path(name.replace("\\", "/")).name
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._")[:100]
+    return cleaned or fallback

@@ -1,0 +1,232 @@
+"""The dashboard's figures: a page's `Table` in, a titled plotly figure out (pure functions).
+
+Why a layer over metrics.charts: every figure must name its index, window, staff group and
+whether it shows a mean of patient values or a pooled ratio, and must draw the same numbers the
+table beside it lists (after disclosure control). These functions pick the columns from the
+index definition and write the subtitle; the drawing itself is metrics.charts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import plotly.graph_objects as go
+import polars as pl
+
+from metrics.charts import (
+    decile_chart,
+    empty_figure,
+    funnel_chart,
+    interval_chart,
+    line_chart,
+    mix_chart,
+    size_scatter,
+    spc_chart,
+)
+from metrics.methods import IndexDefinition, index
+from metrics.params import STAFF_GROUP_LABELS, Params
+from metrics.results import ROLE_GROUP_ORDER, Table
+from metrics.stats import SpcResult, funnel_means, funnel_proportions, xmr
+
+NO_DATA = "No data for this selection"
+
+
+def window_text(params: Params) -> str:
+    return (f"{params.window_start:%b %Y} to {params.window_end:%b %Y} "
+            f"({len(_months(params))} months)")
+
+
+def _months(params: Params) -> list[date]:
+    from metrics.engine import months_in
+
+    return months_in(params)
+
+
+def staff_text(d: IndexDefinition, params: Params) -> str:
+    """SLICC and OPR always count GP contacts, whatever the staff-group filter."""
+    group = "gp" if d.key in ("slicc", "opr") else params.staff_group
+    return "staff group " + STAFF_GROUP_LABELS[group].split(" (")[0]
+
+
+def subtitle(d: IndexDefinition, params: Params, n_text: str | None = None,
+             period: str | None = None) -> str:
+    """'UPC, mean of patient values · Nov 2024 to Oct 2026 (24 months) · staff group GP · n'."""
+    parts = [f"{d.name}, {d.summary}", period or window_text(params), staff_text(d, params)]
+    if n_text:
+        parts.append(n_text)
+    return " · ".join(parts)
+
+
+def n_column(d: IndexDefinition) -> str:
+    return d.denominator_col
+
+
+def n_label(d: IndexDefinition) -> str:
+    return "eligible patients" if d.kind == "mean" else d.n_label
+
+
+def total_n(frame: pl.DataFrame, column: str) -> float | None:
+    if column not in frame.columns or frame.height == 0:
+        return None
+    value = frame[column].cast(pl.Float64, strict=False).sum()
+    return float(value) if value is not None else None
+
+
+def n_text(frame: pl.DataFrame, d: IndexDefinition, what: str = "") -> str | None:
+    total = total_n(frame, n_column(d))
+    if total is None:
+        return None
+    return f"n = {total:,.0f} {n_label(d)}{what}"
+
+
+def _has_values(frame: pl.DataFrame, column: str) -> bool:
+    return column in frame.columns and frame[column].drop_nulls().len() > 0
+
+
+def comparison_figure(table: Table, key: str, params: Params, *, title: str,
+                      label_col: str = "label", highlight: str | None = None,
+                      reference: float | None = None, reference_label: str = "Overall",
+                      n_summary: str | None = None) -> go.Figure:
+    """Units side by side with 95% intervals (Wilson for ratios, t for means).
+
+    The subtitle's n is the units' total unless `n_summary` says otherwise (units that
+    overlap, such as a practice and its PCN, must not be added up)."""
+    d = index(key)
+    frame = table.numeric()
+    if not _has_values(frame, d.value_col):
+        return empty_figure(title, NO_DATA)
+    return interval_chart(
+        frame, label_col=label_col, value_col=d.value_col, lci_col=f"{d.key}_lci",
+        uci_col=f"{d.key}_uci", n_col=n_column(d), title=title,
+        subtitle=subtitle(d, params, n_summary or n_text(frame, d)), percent=d.percent,
+        n_label=n_label(d), reference=reference, reference_label=reference_label,
+        highlight=highlight, x_title=f"{d.name} (95% interval)")
+
+
+def trend_figure(table: Table, params: Params, *, title: str, series_col: str = "label"
+                 ) -> go.Figure:
+    """Monthly SLICC lines, one per series; a month without contacts is a gap."""
+    d = index("slicc")
+    frame = table.numeric()
+    if not _has_values(frame, "slicc"):
+        return empty_figure(title, NO_DATA)
+    n = total_n(frame, "slicc_denominator")
+    return line_chart(
+        frame, period_col="month", value_col="slicc", n_col="slicc_denominator", title=title,
+        subtitle=subtitle(d, params, f"n = {n:,.0f} GP contacts" if n is not None else None,
+                          period=f"each month, {window_text(params)}"),
+        series_col=series_col, percent=True, n_label="GP contacts of named-GP patients",
+        y_title="SLICC")
+
+
+def spc_result(table: Table, target: float | None = None,
+               rebase_at: Sequence[date] = ()) -> SpcResult:
+    """XmR limits and special causes for a monthly SLICC table (metrics.stats.xmr)."""
+    frame = table.numeric().select("month", "slicc", "slicc_numerator", "slicc_denominator")
+    return xmr(frame, "month", "slicc", target=target, rebase_at=rebase_at)
+
+
+def spc_figure(table: Table, params: Params, *, title: str, target: float | None = None,
+               rebase_at: Sequence[date] = ()) -> go.Figure:
+    frame = table.numeric()
+    if not _has_values(frame, "slicc"):
+        return empty_figure(title, NO_DATA)
+    d = index("slicc")
+    n = total_n(frame, "slicc_denominator")
+    result = spc_result(table, target, rebase_at)
+    return spc_chart(
+        result, title=title, period_col="month", value_col="slicc", percent=True,
+        subtitle=subtitle(d, params, f"n = {n:,.0f} GP contacts" if n is not None else None,
+                          period=f"each month, {window_text(params)}"),
+        y_title="SLICC", n_col="slicc_denominator", n_label="GP contacts")
+
+
+def decile_figure(table: Table, params: Params, *, title: str, unit_name: str) -> go.Figure:
+    """The practice's monthly SLICC over the deciles of all practices."""
+    frame = table.numeric()
+    if frame.height == 0 or not _has_values(frame, "p50"):
+        return empty_figure(title, NO_DATA)
+    bands = frame.select("month", pl.col("practices").alias("units"),
+                         *[c for c in frame.columns if c.startswith("p") and c[1:].isdigit()])
+    unit = frame.select("month", "practice_slicc", "percentile", "practice_slicc_denominator")
+    d = index("slicc")
+    return decile_chart(
+        bands, unit, title=title, period_col="month", value_col="practice_slicc",
+        unit_name=unit_name, percentile_col="percentile", n_col="practice_slicc_denominator",
+        n_label="GP contacts", percent=True, y_title="SLICC",
+        subtitle=subtitle(d, params, "deciles of all practices' monthly SLICC",
+                          period=f"each month, {window_text(params)}"))
+
+
+def funnel_figure(table: Table, key: str, params: Params, *, title: str,
+                  label_col: str = "practice_code", selected: str | None = None,
+                  overdispersion: bool = True) -> go.Figure:
+    """Funnel plot: target = the overall value; 95% and 99.8% limits."""
+    d = index(key)
+    frame = table.numeric()
+    n_col = n_column(d)
+    usable = (frame.filter(pl.col(d.value_col).is_not_null() & (pl.col(n_col) > 0))
+              if _has_values(frame, d.value_col) else frame.clear())
+    if usable.height < 2:
+        return empty_figure(title, "Too few units with data for a funnel plot")
+    if d.kind == "ratio":
+        result = funnel_proportions(usable, f"{d.key}_numerator", n_col,
+                                    overdispersion=overdispersion)
+    else:
+        result = funnel_means(usable, d.value_col, f"{d.key}_sd", n_col, bounds=(0.0, 1.0),
+                              overdispersion=overdispersion)
+    return funnel_chart(
+        result, label_col=label_col, title=title,
+        subtitle=subtitle(d, params, n_text(usable, d)), selected=selected,
+        percent=d.percent, precision_label=n_label(d), y_title=d.name)
+
+
+def size_figure(table: Table, key: str, params: Params, *, title: str,
+                label_col: str = "practice_code", group_col: str | None = "pcn_code",
+                highlight: str | None = None) -> go.Figure:
+    """Continuity against list size (larger practices tend to lose continuity)."""
+    d = index(key)
+    frame = table.numeric()
+    if not _has_values(frame, d.value_col) or not _has_values(frame, "list_size"):
+        return empty_figure(title, NO_DATA)
+    if group_col is not None and frame[group_col].dtype == pl.Boolean:
+        frame = frame.with_columns(pl.col(group_col).replace_strict(
+            {True: "Personal lists", False: "No personal lists"}, default=None,
+            return_dtype=pl.Utf8))
+    return size_scatter(
+        frame, x_col="list_size", y_col=d.value_col, label_col=label_col, n_col=n_column(d),
+        title=title, subtitle=subtitle(d, params, n_text(frame, d)), group_col=group_col,
+        highlight=highlight, percent=d.percent, n_label=n_label(d), y_title=d.name,
+        x_title="Registered list size")
+
+
+def mix_figure(table: Table, params: Params, *, title: str, by: str) -> go.Figure:
+    """Shares of attended appointments by role group or mode, per unit."""
+    from metrics.results import MODE_LABELS
+
+    frame = table.numeric()
+    if frame.height == 0 or total_n(frame, "numerator") in (None, 0.0):
+        return empty_figure(title, NO_DATA)
+    order = list(ROLE_GROUP_ORDER) if by == "role" else list(MODE_LABELS.values())
+    n = total_n(frame.filter(pl.col("unit") == frame["unit"][0]), "numerator")
+    fig = mix_chart(frame.with_columns(pl.col("numerator").fill_null(0)),
+                    group_col="unit", category_col="category", count_col="numerator",
+                    title=title, category_order=order, n_label="attended appointments",
+                    subtitle=(f"attended appointments of every role and mode · "
+                              f"{window_text(params)} · n = {n or 0:,.0f} for "
+                              f"{frame['unit'][0]}"))
+    return fig
+
+
+def gp_share_figure(table: Table, params: Params, *, title: str) -> go.Figure:
+    frame = table.numeric()
+    if not _has_values(frame, "share"):
+        return empty_figure(title, NO_DATA)
+    n = total_n(frame, "denominator")
+    return line_chart(
+        frame.with_columns(pl.lit("Share with a GP").alias("series")), period_col="month",
+        value_col="share", n_col="denominator", series_col="series", title=title,
+        subtitle=(f"GP, GP registrar or locum GP / all attended appointments · each month, "
+                  f"{window_text(params)} · n = {n or 0:,.0f} appointments"),
+        percent=True, n_label="attended appointments", y_title="Share with a GP")

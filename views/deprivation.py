@@ -1,0 +1,42 @@
+"""Deprivation: continuity by the practice's deprivation band and by the patient's own band."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from metrics.charts import dashboard_figures as figures
+from metrics.methods import index
+from views import common
+
+
+def main() -> None:
+    ctx = common.context()
+    d = index(ctx.sel.index)
+    st.title("Deprivation")
+    st.caption(f"{d.name} ({d.summary}) · {figures.window_text(ctx.params)} · IMD 2019 "
+               "quintile, Q1 = most deprived · NHS disclosure rule applied")
+    tables = common.tables(ctx, "deprivation")
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Practice band")
+        st.caption("From the practice's population-weighted IMD decile.")
+        st.plotly_chart(figures.comparison_figure(
+            tables["practice_band"], d.key, ctx.params,
+            title=f"{d.name} by practice deprivation quintile"), key="deprivation_practice")
+        common.show_table(tables["practice_band"], ctx)
+    with right:
+        st.subheader("Patient band")
+        st.caption("From the patient's own LSOA decile.")
+        st.plotly_chart(figures.comparison_figure(
+            tables["patient_band"], d.key, ctx.params,
+            title=f"{d.name} by patient deprivation quintile"), key="deprivation_patient")
+        common.show_table(tables["patient_band"], ctx)
+    st.subheader("Monthly SLICC by practice band")
+    st.plotly_chart(figures.trend_figure(
+        tables["practice_band_monthly"], ctx.params,
+        title="Monthly SLICC by practice deprivation quintile"), key="deprivation_trend")
+    with st.expander("Monthly figures"):
+        common.show_table(tables["practice_band_monthly"], ctx)
+
+
+main()

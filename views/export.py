@@ -1,0 +1,71 @@
+"""Export: the data behind every chart and table, as shown, with the filters, window,
+definitions and disclosure rule written in a header block."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from metrics import results
+from metrics.results import FUNNEL_SCOPES, Table
+from views import common
+
+PAGES = {"overview": "Overview", "practice": "My practice", "networks": "Networks",
+         "deprivation": "Deprivation"}
+
+
+def network_options() -> tuple[str, str]:
+    """The Networks page's funnel choices, from the shared URL (defaults otherwise)."""
+    unit = st.query_params.get("funnel_unit", "practice")
+    scope = st.query_params.get("scope", "all")
+    return (unit if unit in ("practice", "pcn") else "practice",
+            scope if scope in FUNNEL_SCOPES else "all")
+
+
+def main() -> None:
+    ctx = common.context()
+    st.title("Export")
+    st.write("Every table below is exactly what its page shows for the filters in the "
+             "sidebar. Each CSV starts with `# ` lines naming the filters, the window, the "
+             "definitions and the disclosure rule, then the table with numerators and "
+             "denominators. Patient-level rows never leave the dashboard.")
+    include_lists = False
+    if ctx.viewer.shows_gp_lists(ctx.sel.practice):
+        include_lists = st.checkbox(
+            "Include named-GP lists (internal use only: figures about named staff)",
+            value=False, key="include_gp_lists")
+    found: list[tuple[str, Table]] = []
+    for page, title in PAGES.items():
+        options = network_options() if page == "networks" else ()
+        for table in common.tables(ctx, page, options=options).values():
+            found.append((title, table))
+    allowed = {t.key for t in results.shareable([t for _, t in found], include_lists)}
+    shown = {t.key: (page, t) for page, t in found if t.key in allowed}
+    if not shown:
+        st.info("Nothing to export for these filters.", icon=":material/search_off:")
+        st.stop()
+    key = st.selectbox("Table", list(shown), key="export_table",
+                       format_func=lambda k: f"{shown[k][0]}: {shown[k][1].title}")
+    page, table = shown[key]
+    about = results.export_about(table, ctx.params, ctx.sel)
+    st.code("\n".join(f"# {k}: {v}" for k, v in about), language=None)
+    frame = results.display_frame(table.frame)
+    st.dataframe(frame, column_config=common.column_config(frame), hide_index=True,
+                 key="export_preview")
+    left, middle, right = st.columns(3)
+    left.download_button("Download CSV", data=lambda: results.export_csv(table, ctx.params,
+                                                                          ctx.sel),
+                         file_name=f"{table.key}.csv", mime="text/csv", key="export_csv",
+                         icon=":material/download:", type="primary")
+    middle.download_button(
+        "Download XLSX", data=lambda: results.export_xlsx(table, ctx.params, ctx.sel),
+        file_name=f"{table.key}.xlsx", key="export_xlsx", icon=":material/download:",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    everything = [t for _, t in shown.values()]
+    right.download_button(
+        f"Download all {len(everything)} tables (ZIP of CSV)",
+        data=lambda: results.export_zip(everything, ctx.params, ctx.sel),
+        file_name="continuity_tables.zip", mime="application/zip", key="export_zip",
+        icon=":material/folder_zip:")
+
+
+main()
