@@ -20,6 +20,8 @@ st.set_page_config(page_title="Continuity of care", page_icon=":material/diversi
                    layout="wide")
 
 MODE_LABELS = results.MODE_LABELS
+# Short labels: a bound widget writes its option's label into the URL.
+STAFF_LABELS = {"gp": "GP", "clinical": "Clinical", "all": "All roles"}
 
 
 def ensure_database() -> None:
@@ -63,13 +65,16 @@ def filters(viewer: access.Viewer) -> common.Context:
             help="UPC, COC and the other patient indices use the whole window (24 months by "
                  "default); SLICC and OPR are shown per month and pooled over the window.")
         key = st.selectbox("Index", INDEX_KEYS, key="index", bind="query-params",
-                           format_func=lambda k: f"{INDICES[k].name}: {INDICES[k].full_name}",
-                           help="The index drawn in comparisons; definitions on Methods.")
+                           format_func=lambda k: INDICES[k].name,
+                           help="The index drawn in comparisons: " + "; ".join(
+                               f"{d.name} = {d.full_name}" for d in INDICES.values())
+                           + ". Definitions on the Methods page.")
         staff = st.selectbox("Staff group", STAFF_GROUPS, key="staff", bind="query-params",
                              index=STAFF_GROUPS.index(stored.staff_group),
-                             format_func=lambda s: STAFF_GROUP_LABELS[s],
-                             help="Whose contacts count for UPC, COC, SECON, MMCI, HHI and KPC. "
-                                  "SLICC and OPR always count GP contacts.")
+                             format_func=lambda s: STAFF_LABELS[s],
+                             help="Whose contacts count for UPC, COC, SECON, MMCI, HHI and KPC: "
+                                  + "; ".join(STAFF_GROUP_LABELS.values())
+                                  + ". SLICC and OPR always count GP contacts.")
         modes = st.multiselect("Modes", MODES, default=list(stored.modes), key="modes",
                                bind="query-params", format_func=lambda m: MODE_LABELS[m])
         minimum = st.number_input("Minimum contacts per patient", min_value=2, max_value=50,

@@ -1,0 +1,249 @@
+"""The DuckDB store: canonical tables, ingest tables and engine results in one file.
+
+A running dashboard holds the file open read-only, and DuckDB lets one process write a file only
+when nobody else has it open. So a build never touches the live file: it writes a new database
+beside it (`<name>.building-<pid>`), checkpoints, closes, and `os.replace`s it onto the target.
+Readers keep their open file until they reconnect; on any error the side file is deleted and
+the previous database is left exactly as it was.
+
+Tables: appointments, patients, practices (metrics.schema), ingest_rejects, ingest_report,
+ingest_unknowns, <table>_extra (extra source columns) and store_meta (key, value). Everything
+reaches DuckDB through registered Arrow frames or bound parameters; identifiers come only from
+metrics.schema and this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from metrics.ingest import KEYS, IngestReport, IngestResult, TableCounts
+from metrics.schema import TABLES, column_names, create_table_sql
+
+DEFAULT_DB = Path("data/continuity.duckdb")
+SCHEMA_VERSION = "1"
+Progress = Callable[[str, float], None]
+
+REJECTS_SQL = ("CREATE TABLE ingest_rejects (\"table\" VARCHAR, file VARCHAR, line BIGINT, "
+               "\"column\" VARCHAR, reason VARCHAR, raw_value VARCHAR)")
+REPORT_SQL = "CREATE TABLE ingest_report (\"table\" VARCHAR, measure VARCHAR, value BIGINT)"
+UNKNOWNS_SQL = ("CREATE TABLE ingest_unknowns (\"table\" VARCHAR, \"column\" VARCHAR, "
+                "raw_value VARCHAR, count BIGINT)")
+META_SQL = "CREATE TABLE store_meta (key VARCHAR, value VARCHAR)"
+EXTRA_TABLES = {t: f"{t}_extra" for t in TABLES}
+
+
+class StoreError(RuntimeError):
+    """The database cannot be written or opened (one plain-English line)."""
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Append a frame to a whitelisted table, columns by name."""
+    view = f"_incoming_{table}"
+    con.register(view, frame)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
+    finally:
+        con.unregister(view)
+
+
+def _create_extra(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """`<table>_extra` holds text columns; their names were folded to [a-z0-9_] by ingest."""
+    name = EXTRA_TABLES[table]
+    view = f"_incoming_{name}"
+    con.register(view, frame)
+    try:
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {view}")
+    finally:
+        con.unregister(view)
+
+
+def load_into(con: duckdb.DuckDBPyConnection, result: IngestResult, *, report: bool = True
+              ) -> None:
+    """Create and fill every store table (except store_meta) from an ingest result
+    (`report=False`: create the report tables empty)."""
+    for table in TABLES:
+        con.execute(create_table_sql(table))
+        _insert(con, table, result.tables[table].select(column_names(table)))
+    for table, frame in result.extras.items():
+        if table in EXTRA_TABLES:
+            _create_extra(con, table, frame)
+    con.execute(REJECTS_SQL)
+    _insert(con, "ingest_rejects", result.rejects)
+    con.execute(REPORT_SQL)
+    con.execute(UNKNOWNS_SQL)
+    if report:
+        _insert(con, "ingest_report", result.report.as_frame())
+        _insert(con, "ingest_unknowns", result.report.unknowns_frame())
+
+
+def _meta_rows(result: IngestResult, counts: dict[str, int], appended: bool) -> list[tuple]:
+    report = result.report
+    files = [f"{t}: {p}" for t, paths in report.source_files.items() for p in paths]
+    rows = [("built_at", datetime.now(UTC).isoformat(timespec="seconds")),
+            ("schema_version", SCHEMA_VERSION), ("preset", report.preset),
+            ("source_files", "\n".join(files)), ("appended", str(appended).lower()),
+            ("defaults", "\n".join(report.defaults_applied)),
+            ("notes", "\n".join(report.notes))]
+    rows += [(f"rows_{t}", str(n)) for t, n in counts.items()]
+    return rows
+
+
+def _existing_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> set[str]:
+    rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_catalog = ?",
+                       [catalog]).fetchall()
+    return {r[0] for r in rows}
+
+
+def _append_previous(con: duckdb.DuckDBPyConnection, previous: Path, report: IngestReport
+                     ) -> None:
+    """Append mode: keep the previous store's rows whose keys the new ingest does not have (a
+    new row with an existing key replaces it and counts as a merged duplicate); rejects,
+    unknown values and report counts accumulate."""
+    here = con.execute("SELECT current_database()").fetchone()[0]
+    con.execute("ATTACH ? AS previous (READ_ONLY)", [str(previous)])
+    try:
+        old = _existing_tables(con, "previous")
+        missing = [t for t in TABLES if t not in old]
+        if missing:
+            raise StoreError(f"{previous} has no {', '.join(missing)} table: it was not built "
+                             "by this tool, so it cannot be appended to")
+        for table, key in KEYS.items():
+            con.execute(f"CREATE TEMP TABLE _new_keys AS SELECT DISTINCT {', '.join(key)} "
+                        f"FROM {table}")
+            on = " AND ".join(f"o.{k} = k.{k}" for k in key)
+            kept = f"NOT EXISTS (SELECT 1 FROM _new_keys k WHERE {on})"
+            replaced = con.execute(f"SELECT count(*) FROM previous.{table} o WHERE NOT {kept}"
+                                   ).fetchone()[0]
+            cols = ", ".join(column_names(table))
+            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM previous.{table} o "
+                        f"WHERE {kept}")
+            counts = report.counts.setdefault(table, TableCounts())
+            moved = min(replaced, counts.loaded)
+            counts.loaded -= moved
+            counts.merged_duplicates += moved
+            extra = EXTRA_TABLES[table]
+            if extra in old:
+                if extra in _existing_tables(con, here):
+                    con.execute(f"CREATE OR REPLACE TABLE {extra} AS SELECT * FROM {extra} "
+                                f"UNION ALL BY NAME SELECT o.* FROM previous.{extra} o "
+                                f"WHERE {kept}")
+                else:
+                    con.execute(f"CREATE TABLE {extra} AS SELECT o.* FROM previous.{extra} o "
+                                f"WHERE {kept}")
+            con.execute("DROP TABLE _new_keys")
+        _insert(con, "ingest_report", report.as_frame())
+        _insert(con, "ingest_unknowns", report.unknowns_frame())
+        for name, group in (("ingest_report", '"table", measure'),
+                            ("ingest_unknowns", '"table", "column", raw_value')):
+            value = "value" if name == "ingest_report" else "count"
+            if name in old:
+                con.execute(f"INSERT INTO {name} SELECT * FROM previous.{name}")
+            con.execute(f"CREATE TEMP TABLE _sum AS SELECT {group}, sum({value})::BIGINT "
+                        f"AS {value} FROM {name} GROUP BY ALL ORDER BY ALL")
+            con.execute(f"DELETE FROM {name}")
+            con.execute(f"INSERT INTO {name} SELECT * FROM _sum")
+            con.execute("DROP TABLE _sum")
+        con.execute("UPDATE ingest_report SET value = (SELECT count(*) FROM appointments WHERE "
+                    "clinician_id IS NULL) WHERE \"table\" = 'appointments' "
+                    "AND measure = 'blank_clinician'")
+        if "ingest_rejects" in old:
+            con.execute("INSERT INTO ingest_rejects SELECT * FROM previous.ingest_rejects")
+    finally:
+        con.execute("DETACH previous")
+
+
+def _remove(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
+def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: bool = False,
+                after_load: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+                progress: Progress | None = None) -> Path:
+    """Build the database beside `db_path`, then swap it in atomically; returns `db_path`.
+
+    `append=True` keeps the existing store's rows, deduplicated on each table's key (the new
+    ingest wins). `after_load(con)` runs on the new database before it is swapped in (the
+    engine stores its result tables there)."""
+    db_path = Path(db_path)
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the folder for {db_path} ({_first_line(exc)})") from None
+    side = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
+    _remove(side)
+
+    def step(label: str, fraction: float) -> None:
+        if progress:
+            progress(label, fraction)
+
+    # the report's counts change in append mode: work on a copy
+    report = replace(result.report, counts={t: replace(c) for t, c in
+                                            result.report.counts.items()})
+    result = replace(result, report=report)
+    con: duckdb.DuckDBPyConnection | None = None
+    try:
+        con = duckdb.connect(str(side))
+        step("writing database", 0.1)
+        appending = append and db_path.exists()
+        load_into(con, result, report=not appending)
+        if appending:
+            _append_previous(con, db_path, report)
+        step("writing database", 0.5)
+        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+        con.execute(META_SQL)
+        con.executemany("INSERT INTO store_meta VALUES (?, ?)",
+                        _meta_rows(result, counts, appending))
+        if after_load is not None:
+            after_load(con)
+        step("writing database", 0.9)
+        con.execute("CHECKPOINT")
+        con.close()
+        con = None
+        os.replace(side, db_path)
+    except BaseException as exc:
+        if con is not None:
+            with contextlib.suppress(Exception):
+                con.close()
+        _remove(side)
+        if isinstance(exc, duckdb.Error | OSError):
+            raise StoreError(f"could not write the database {db_path} ({_first_line(exc)}); "
+                             "the previous database is unchanged") from exc
+        raise
+    step("database written", 1.0)
+    return db_path
+
+
+def connect_read_only(db_path: Path = DEFAULT_DB) -> duckdb.DuckDBPyConnection:
+    """A fresh read-only connection (one per caller: connections are not shared)."""
+    db_path = Path(db_path)
+    if not db_path.is_file():
+        raise StoreError(f"no database at {db_path}: build one with `python -m metrics ingest`")
+    try:
+        return duckdb.connect(str(db_path), read_only=True)
+    except duckdb.Error as exc:
+        raise StoreError(f"{db_path} is not a readable DuckDB database ({_first_line(exc)})"
+                         ) from None
+
+
+def read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The store's store_meta table as a dict."""
+    try:
+        rows = con.cursor().execute("SELECT key, value FROM store_meta").fetchall()
+    except duckdb.Error:
+        raise StoreError("the database has no store_meta table: it was not built by this "
+                         "tool") from None
+    return {k: v for k, v in rows}
