@@ -13,12 +13,14 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 import duckdb
 import polars as pl
 
 from metrics import engine
 from metrics.params import Params, ParamsError
+from metrics.sample import SampleConfig
 from metrics.schema import DEFAULT_MODES, MODES, STAFF_GROUPS
 
 DESCRIPTION = """\
@@ -34,6 +36,13 @@ Run `python -m metrics <command> --help` for the options of each command."""
 
 class UsageError(Exception):
     """A problem with what the user asked for (one line, shown as is)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad option gives one line on stderr and exit 2 (no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {' '.join(message.split())} (see `{self.prog} --help`)\n")
 
 
 def progress_bar(enabled: bool) -> Callable[[str, float], None] | None:
@@ -105,15 +114,17 @@ def add_param_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--staff", choices=STAFF_GROUPS, default="gp",
                    help="whose contacts count: gp (GPs, registrars, locums; default), clinical "
                         "(every clinical role) or all. SLICC and OPR always use GP contacts")
-    g.add_argument("--modes", type=mode_list, default=DEFAULT_MODES, metavar="LIST",
-                   help=f"comma-separated modes to count (default {','.join(DEFAULT_MODES)})")
+    g.add_argument("--modes", type=mode_list, default=None, metavar="LIST",
+                   help=f"comma-separated modes to count (default {','.join(DEFAULT_MODES)}; "
+                        "when the extract records no mode at all, as in SystmOne report "
+                        "exports, `unknown` is counted too)")
     g.add_argument("--no-collapse-same-day", dest="collapse_same_day", action="store_false",
                    help="count every contact; by default several contacts of one patient with "
                         "one clinician on one day count once")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m metrics", description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show full error details")
@@ -125,11 +136,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "seed) as CSV or Parquet files, and optionally a database.")
     s.add_argument("--out", type=Path, default=Path("data/sample"), metavar="DIR",
                    help="folder for appointments, patients and practices files")
-    s.add_argument("--seed", type=int, default=20261124)
-    s.add_argument("--scale", type=float, default=1.0,
+    s.add_argument("--seed", type=int, default=SampleConfig.seed,
+                   help="the same seed gives the same extract (default %(default)s)")
+    s.add_argument("--scale", type=float, default=SampleConfig.scale,
                    help="multiplies list sizes: 1 is about an ICB, 0.1 a quick demo")
-    s.add_argument("--practices", type=int, default=40)
-    s.add_argument("--months", type=int, default=27)
+    s.add_argument("--practices", type=int, default=SampleConfig.practices,
+                   help="number of practices (default %(default)s)")
+    s.add_argument("--pcns", type=int, default=SampleConfig.pcns,
+                   help="number of primary care networks they form (default %(default)s)")
+    s.add_argument("--months", type=int, default=SampleConfig.months,
+                   help="months of appointments (default %(default)s)")
+    s.add_argument("--end", type=iso_date, default=SampleConfig.end, metavar="YYYY-MM-DD",
+                   help="last day with appointments (default %(default)s)")
     s.add_argument("--format", choices=("csv", "parquet"), default="csv")
 
     i = sub.add_parser("ingest", help="check and load an extract into the database",
@@ -176,9 +194,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def params_from(args: argparse.Namespace, backend: engine.Backend) -> Params:
+def counted_modes(chosen: tuple[str, ...] | None, modes_recorded: bool) -> tuple[str, ...]:
+    """The user's --modes, else the default; a thin export that records no mode (every row
+    `unknown`) would count nothing by default, so there `unknown` is counted as well."""
+    if chosen is not None:
+        return chosen
+    return DEFAULT_MODES if modes_recorded else (*DEFAULT_MODES, "unknown")
+
+
+def params_from(args: argparse.Namespace, backend: engine.Backend, modes_recorded: bool = True
+                ) -> Params:
     options = {"min_contacts": args.min_contacts, "staff_group": args.staff,
-               "modes": args.modes, "collapse_same_day": args.collapse_same_day}
+               "modes": counted_modes(args.modes, modes_recorded),
+               "collapse_same_day": args.collapse_same_day}
     if args.start and args.end:
         return Params(args.start, args.end, **options)  # type: ignore[arg-type]
     default = engine.default_params(backend, **options)
@@ -204,10 +232,13 @@ def read_files(args: argparse.Namespace, progress):  # -> IngestResult
 
 
 def cmd_sample(args: argparse.Namespace, progress) -> int:
-    from metrics.sample import SampleConfig, generate_to_dir
+    from metrics.sample import generate_to_dir
 
-    config = SampleConfig(seed=args.seed, practices=args.practices, months=args.months,
-                          scale=args.scale)
+    try:
+        config = SampleConfig(seed=args.seed, practices=args.practices, pcns=args.pcns,
+                              months=args.months, end=args.end, scale=args.scale)
+    except ValueError as exc:  # SampleConfig says which setting is out of range
+        raise UsageError(str(exc)) from None
     paths = generate_to_dir(args.out, config, fmt=args.format, progress=progress)
     for name, path in paths.items():
         print(f"{name}: {path}")
@@ -215,7 +246,7 @@ def cmd_sample(args: argparse.Namespace, progress) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, progress) -> int:
-    from metrics.store import write_store
+    from metrics.store import read_meta, write_store
 
     result = read_files(args, progress)
     for line in result.report.lines():
@@ -228,7 +259,10 @@ def cmd_ingest(args: argparse.Namespace, progress) -> int:
         print(f"rejected rows written to {args.rejects}")
 
     def after_load(con: duckdb.DuckDBPyConnection) -> None:
-        engine.persist_results(con, engine.default_params(engine.DuckDBBackend(con)), progress)
+        recorded = read_meta(con).get("modes_recorded", "true") == "true"
+        params = engine.default_params(engine.DuckDBBackend(con),
+                                       modes=counted_modes(None, recorded))
+        engine.persist_results(con, params, progress)
 
     path = write_store(result, args.db, append=args.append, after_load=after_load,
                        progress=progress)
@@ -266,26 +300,32 @@ def cmd_compute(args: argparse.Namespace, progress) -> int:
     if args.engine == "spark":
         if args.db is not None:
             raise UsageError("the Spark engine reads extract files: use --appointments")
+        from metrics.ingest import modes_recorded
         from metrics.spark import compute_files_spark
 
         tables = read_files(args, progress).tables
-        outputs, params = compute_files_spark(tables, lambda b: params_from(args, b),
+        recorded = modes_recorded(tables["appointments"])
+        outputs, params = compute_files_spark(tables, lambda b: params_from(args, b, recorded),
                                               master=args.spark_master, progress=progress)
         write_outputs(outputs, params, args.out, "spark")
         print(f"written to {args.out}")
         return 0
     if args.db is not None:
-        from metrics.store import connect_read_only
+        from metrics.store import connect_read_only, read_meta
 
         con = connect_read_only(args.db)
+        recorded = read_meta(con).get("modes_recorded", "true") == "true"
     else:
+        from metrics.ingest import modes_recorded
+
         result = read_files(args, progress)
+        recorded = modes_recorded(result.tables["appointments"])
         con = duckdb.connect()
         engine.register_tables(engine.DuckDBBackend(con), result.tables)
     try:
         configure(con, args)
         backend = engine.DuckDBBackend(con)
-        params = params_from(args, backend)
+        params = params_from(args, backend, recorded)
         engine.run_pipeline(backend, params, progress)
         write_outputs(engine.collect_outputs(backend), params, args.out, "duckdb")
     finally:
@@ -297,12 +337,13 @@ def cmd_compute(args: argparse.Namespace, progress) -> int:
 def cmd_export(args: argparse.Namespace, progress) -> int:
     from metrics.disclosure import RULES
     from metrics.export import write_shared_exports
-    from metrics.store import connect_read_only
+    from metrics.store import connect_read_only, read_meta
 
     con = connect_read_only(args.db)
     try:
         backend = engine.DuckDBBackend(con)
-        params = params_from(args, backend)
+        recorded = read_meta(con).get("modes_recorded", "true") == "true"
+        params = params_from(args, backend, recorded)
         paths = write_shared_exports(con, params, args.out, RULES[args.disclosure],
                                      include_gp_lists=args.include_gp_lists, progress=progress)
     finally:

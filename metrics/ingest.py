@@ -130,6 +130,16 @@ class IngestReport:
     notes: list[str] = field(default_factory=list)
     blank_clinicians: int = 0
     source_files: dict[str, list[str]] = field(default_factory=dict)
+    default_files: dict[str, list[str]] = field(default_factory=dict)  # "{files}" template
+
+    def add_default(self, template: str, file: str) -> None:
+        """Record a default applied to every row of `file`; one line per default, however many
+        files (SystmOne chunks) it applies to."""
+        files = self.default_files.setdefault(template, [])
+        if file not in files:
+            files.append(file)
+        self.defaults_applied = [t.replace("{files}", ", ".join(f))
+                                 for t, f in self.default_files.items()]
 
     def lines(self) -> list[str]:
         """Human-readable lines, as the CLI prints them."""
@@ -178,6 +188,12 @@ class IngestResult:
     extras: dict[str, pl.DataFrame]  # extra source columns, keyed by the table's key
     rejects: pl.DataFrame  # table, file, line, column, reason, raw_value
     report: IngestReport
+
+
+def modes_recorded(appointments: pl.DataFrame) -> bool:
+    """Whether any appointment has a known mode. Thin exports (SystmOne) record none, and the
+    default modes would then count nothing: the CLI counts `unknown` too for them."""
+    return bool((appointments["mode"] != "unknown").any())
 
 
 def canonical_schema(table: str) -> dict[str, pl.DataType]:
@@ -352,7 +368,8 @@ def _read_csv(path: Path, head: bytes, size: int) -> RawFile:
         return pl.read_csv(
             src, has_header=False, skip_rows=1, separator=delimiter, quote_char='"',
             schema=schema, truncate_ragged_lines=True, missing_columns="insert",
-            row_index_name="__line", row_index_offset=2, raise_if_empty=False)
+            extra_columns="ignore", row_index_name="__line", row_index_offset=2,
+            raise_if_empty=False)
 
     try:
         if not utf8 and isinstance(source, Path):
@@ -364,11 +381,21 @@ def _read_csv(path: Path, head: bytes, size: int) -> RawFile:
                 raise
             frame = scan(io.BytesIO(_legacy_decode(path.read_bytes()).encode("utf-8")))
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         named = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter]
-        raise _fail(path, f"could not be read as a {named}-separated file ({first})") from None
+        raise _fail(path, f"could not be read as a {named}-separated file "
+                          f"({_csv_problem(exc)})") from None
     frame = frame.with_columns(pl.col("__line").cast(pl.Int64))
     return RawFile(path.name, headers, frame)
+
+
+def _csv_problem(exc: BaseException) -> str:
+    """The reader's complaint in a practice manager's words (its first line is about dtypes)."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    unclosed = re.match(r'^could not parse `"(.{0,40})', first)
+    if unclosed:
+        return (f'a quote is opened before "{unclosed.group(1)}" and never closed: '
+                "check the quotes in that field, or save the file again from the spreadsheet")
+    return first
 
 
 def _check_headers(path: Path, headers: list[str]) -> None:
@@ -598,20 +625,17 @@ def _map_file(raw: RawFile, number: int, table: str, tm: TableMapping, mapping: 
     for name, value in tm.defaults.items():
         if name not in used:
             exprs.append(pl.lit(value, dtype=pl.Utf8).alias(name))
-            note = (f"{table}.{name} = {value!r} for every row of {raw.name} "
-                    f"(it has no {name} column)")
-            report.defaults_applied.append(note)
+            report.add_default(f"{table}.{name} = {value!r} for every row of {{files}} "
+                               f"(no {name} column)", raw.name)
     if "practice_code" in FIELDS[table] and "practice_code" not in used and practice:
         exprs.append(pl.lit(practice.practice_code, dtype=pl.Utf8).alias("practice_code"))
-        report.defaults_applied.append(
-            f"{table}.practice_code = {practice.practice_code!r} for every row of {raw.name} "
-            "(given for the practice)")
+        report.add_default(f"{table}.practice_code = {practice.practice_code!r} for every row "
+                           "of {files} (given for the practice)", raw.name)
     if table == "appointments":
         exprs.append(pl.lit("appointment_id" not in used).alias("__derive"))
     if table == "appointments" and "appointment_id" not in used:
-        report.defaults_applied.append(
-            f"appointments.appointment_id derived for {raw.name} from practice, patient, "
-            "clinician, date and time")
+        report.add_default("appointments.appointment_id derived for {files} from practice, "
+                           "patient, clinician, date and time", raw.name)
     data_cols = [f"c{i}" for i in range(len(raw.headers))]
     blank = pl.all_horizontal(pl.col(c).is_null() for c in data_cols) & pl.col("__over").is_null()
     n_blank = int(frame.select(blank.sum()).item()) if data_cols else 0
@@ -1266,6 +1290,9 @@ def read_extract(files: ExtractFiles, *, preset: str = "canonical",
         report.counts["practices"].synthesised += 1
     tables["practices"] = practices
     tables["appointments"] = _finish(appts.frame, "appointments")
+    if tables["appointments"].height and not modes_recorded(tables["appointments"]):
+        report.notes.append("mode: no appointment records its mode, so the indices count "
+                            "mode `unknown` as well (choose modes with --modes)")
     all_rejects = pl.concat([r.select(list(REJECT_SCHEMA)).cast(REJECT_SCHEMA)
                              for r in rejects])
     step("ingest checked", 1.0)

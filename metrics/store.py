@@ -37,6 +37,7 @@ REPORT_SQL = "CREATE TABLE ingest_report (\"table\" VARCHAR, measure VARCHAR, va
 UNKNOWNS_SQL = ("CREATE TABLE ingest_unknowns (\"table\" VARCHAR, \"column\" VARCHAR, "
                 "raw_value VARCHAR, count BIGINT)")
 META_SQL = "CREATE TABLE store_meta (key VARCHAR, value VARCHAR)"
+MODES_RECORDED_SQL = "SELECT count(*) FROM appointments WHERE mode <> 'unknown'"
 EXTRA_TABLES = {t: f"{t}_extra" for t in TABLES}
 
 
@@ -88,7 +89,8 @@ def load_into(con: duckdb.DuckDBPyConnection, result: IngestResult, *, report: b
         _insert(con, "ingest_unknowns", result.report.unknowns_frame())
 
 
-def _meta_rows(result: IngestResult, counts: dict[str, int], appended: bool) -> list[tuple]:
+def _meta_rows(result: IngestResult, counts: dict[str, int], appended: bool,
+               modes_recorded: bool) -> list[tuple]:
     report = result.report
     files = [f"{t}: {p}" for t, paths in report.source_files.items() for p in paths]
     rows = [("built_at", datetime.now(UTC).isoformat(timespec="seconds")),
@@ -97,6 +99,7 @@ def _meta_rows(result: IngestResult, counts: dict[str, int], appended: bool) -> 
             ("defaults", "\n".join(report.defaults_applied)),
             ("notes", "\n".join(report.notes))]
     rows += [(f"rows_{t}", str(n)) for t, n in counts.items()]
+    rows.append(("modes_recorded", str(modes_recorded).lower()))
     return rows
 
 
@@ -204,9 +207,10 @@ def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: boo
             _append_previous(con, db_path, report)
         step("writing database", 0.5)
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+        known_modes = con.execute(MODES_RECORDED_SQL).fetchone()[0]
         con.execute(META_SQL)
         con.executemany("INSERT INTO store_meta VALUES (?, ?)",
-                        _meta_rows(result, counts, appending))
+                        _meta_rows(result, counts, appending, known_modes > 0))
         if after_load is not None:
             after_load(con)
         step("writing database", 0.9)
