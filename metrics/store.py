@@ -186,6 +186,12 @@ def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: boo
         db_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create the folder for {db_path} ({_first_line(exc)})") from None
+    if db_path.is_dir():
+        raise StoreError(f"{db_path} is a folder: give a database file name such as "
+                         "data/continuity.duckdb")
+    if db_path.exists() and db_path.stat().st_size and not is_duckdb_file(db_path):
+        raise StoreError(f"{db_path} exists and is not a DuckDB database: refusing to "
+                         "replace it (give another --db file)")
     side = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
     _remove(side)
 
@@ -231,11 +237,24 @@ def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: boo
     return db_path
 
 
+def is_duckdb_file(path: Path) -> bool:
+    """DuckDB's magic bytes (`DUCK` at offset 8): DuckDB itself gives misleading errors for
+    other files (a CSV reads as "Cannot launch in-memory database")."""
+    try:
+        with Path(path).open("rb") as fh:
+            return fh.read(12)[8:12] == b"DUCK"
+    except OSError:
+        return False
+
+
 def connect_read_only(db_path: Path = DEFAULT_DB) -> duckdb.DuckDBPyConnection:
     """A fresh read-only connection (one per caller: connections are not shared)."""
     db_path = Path(db_path)
     if not db_path.is_file():
         raise StoreError(f"no database at {db_path}: build one with `python -m metrics ingest`")
+    if not is_duckdb_file(db_path):
+        raise StoreError(f"{db_path} is not a DuckDB database: build one with "
+                         "`python -m metrics ingest`")
     try:
         return duckdb.connect(str(db_path), read_only=True)
     except duckdb.Error as exc:
