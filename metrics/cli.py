@@ -370,7 +370,10 @@ def user_errors() -> tuple[type[BaseException], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help (0) or a bad option (2, one line already printed)
+        return done.code if isinstance(done.code, int) else 0
     progress = progress_bar(not args.quiet and sys.stderr.isatty())
     try:
         return COMMANDS[args.command](args, progress)
