@@ -44,6 +44,8 @@ PIPELINE: tuple[str, ...] = (
     "list_holder_opr",
     "group_keys",
     "group_named_gp_monthly",
+    "inferred_gp",
+    "group_inferred_gp_monthly",
     "group_indices",
     "appointment_mix",
 )
@@ -56,10 +58,12 @@ OUTPUTS: dict[str, str] = {
     "slicc_monthly": "out_slicc_monthly",
     "pcns": "out_pcns",
     "deprivation": "out_deprivation",
+    "slicc_inferred_monthly": "out_slicc_inferred_monthly",
 }
 
 # The tables a dashboard or store keeps from a run (patient-level rows are not among them).
-RESULT_TABLES: tuple[str, ...] = ("group_indices", "group_named_gp_monthly", "appointment_mix")
+RESULT_TABLES: tuple[str, ...] = ("group_indices", "group_named_gp_monthly", "appointment_mix",
+                                  "group_inferred_gp_monthly")
 
 Progress = Callable[[str, float], None]
 
@@ -118,6 +122,14 @@ def months_in(params: Params) -> list[date]:
     return months
 
 
+def lookback_start(params: Params) -> date:
+    """First day contacts are read from: 365 days before the window (KPC's look-back) or the
+    first day of the 12th calendar month before the window's first month (the inferred GP's
+    history, inferred_gp.sql), whichever is earlier."""
+    return min(params.window_start - timedelta(days=365),
+               params.window_start.replace(day=1) - relativedelta(months=12))
+
+
 def parameter_frames(params: Params) -> dict[str, pl.DataFrame]:
     """The small tables through which a Params reaches the SQL."""
     in_group = {"gp": set(GP_ROLES), "clinical": set(ROLES) - {"admin", "unknown"},
@@ -127,7 +139,7 @@ def parameter_frames(params: Params) -> dict[str, pl.DataFrame]:
             {
                 "window_start": [params.window_start],
                 "window_end": [params.window_end],
-                "lookback_start": [params.window_start - timedelta(days=365)],
+                "lookback_start": [lookback_start(params)],
                 "min_contacts": [params.min_contacts],
                 "collapse_same_day": [params.collapse_same_day],
             },

@@ -14,6 +14,7 @@ from datetime import date, time, timedelta
 from math import ceil
 
 import polars as pl
+from dateutil.relativedelta import relativedelta
 
 from metrics.params import Params
 from metrics.schema import GP_ROLES, ROLES
@@ -197,3 +198,38 @@ def named_gp_ratios(tables: dict[str, pl.DataFrame], params: Params) -> dict[str
 
 def imd_quintile(decile: int | None) -> int | None:
     return None if decile is None else ceil(decile / 2)
+
+
+# ---- inferred regular GP (issue 7: exports that name no GP) ---------------------------------
+
+
+def inferred_regular_gp(history: Sequence[tuple[date, str]], month: date) -> str | None:
+    """The GP seen most, at least twice, in the 12 calendar months before `month` (its first
+    day); tie -> seen most recently; further tie -> smallest id. `history`: (date, GP) contacts."""
+    first = month.replace(day=1) - relativedelta(months=12)
+    seen = [(d, c) for d, c in history if first <= d < month.replace(day=1)]
+    if not seen:
+        return None
+    gp = usual_provider(seen)
+    return gp if sum(c == gp for _, c in seen) >= 2 else None
+
+
+def inferred_slicc_monthly(tables: dict[str, pl.DataFrame], params: Params
+                           ) -> dict[tuple[str, str], dict[str, int]]:
+    """(practice, 'YYYY-MM') -> gp_contacts, slicc_inferred_numerator and _denominator: GP
+    contacts in the month (SLICC's contacts) against the patient's inferred GP for that month."""
+    history_start = params.window_start.replace(day=1) - relativedelta(months=12)
+    contacts = counted_contacts(tables, params.with_(window_start=history_start), set(GP_ROLES))
+    by_patient: dict[str, list[tuple[date, str]]] = defaultdict(list)
+    for c in contacts:
+        by_patient[c.patient_id].append((c.day, c.clinician_id))
+    sums: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for c in contacts:
+        if c.day < params.window_start:
+            continue
+        gp = inferred_regular_gp(by_patient[c.patient_id], c.day.replace(day=1))
+        row = sums[(c.practice_code, f"{c.day:%Y-%m}")]
+        row["gp_contacts"] += 1
+        row["slicc_inferred_denominator"] += gp is not None
+        row["slicc_inferred_numerator"] += gp is not None and c.clinician_id == gp
+    return {k: dict(v) for k, v in sums.items()}
