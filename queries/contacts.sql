@@ -1,7 +1,9 @@
 -- contacts: every counted contact, the single input of every index (continuity-indices.md s.1).
 --
 -- Kept: status attended; a recorded (non-blank) clinician; a counted mode; dated from
--- lookback_start (window start - 365 days, for KPC's look-back) to window_end inclusive; a role
+-- lookback_start (engine.lookback_start: 365 days before the window start for KPC's look-back,
+-- or 12 calendar months before its first month for the inferred GP, whichever is earlier) to
+-- window_end inclusive; a role
 -- in the chosen staff group (`counted`) or a GP role (`gp_counted`, for SLICC and OPR, which
 -- always use GP contacts whatever the staff-group option).
 -- Practice: the patient's registered practice (patient_practice); `practice_differs` flags an
