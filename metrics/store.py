@@ -255,11 +255,24 @@ def connect_read_only(db_path: Path = DEFAULT_DB) -> duckdb.DuckDBPyConnection:
     if not is_duckdb_file(db_path):
         raise StoreError(f"{db_path} is not a DuckDB database: build one with "
                          "`python -m metrics ingest`")
+    # Not duckdb.connect(path, read_only=True): DuckDB shares one database instance per path
+    # while any connection to it is open, so after a rebuild swapped the file in, a new
+    # connection would still read the replaced file (duckdb#15912), and a dashboard holding a
+    # cached connection would show the old data for ever. ATTACH opens the file afresh; views
+    # give its tables their plain names (cursors see views, not a `USE`).
+    con = duckdb.connect()
     try:
-        return duckdb.connect(str(db_path), read_only=True)
+        con.execute("ATTACH ? AS store (READ_ONLY)", [str(db_path)])
+        names = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = "
+                            "'store' AND schema_name = 'main'").fetchall()
+        for (name,) in names:  # the store's own table names, quoted
+            quoted = '"' + name.replace('"', '""') + '"'
+            con.execute(f"CREATE VIEW {quoted} AS SELECT * FROM store.main.{quoted}")
     except duckdb.Error as exc:
+        con.close()
         raise StoreError(f"{db_path} is not a readable DuckDB database ({_first_line(exc)})"
                          ) from None
+    return con
 
 
 def read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
