@@ -42,6 +42,15 @@ def month_label(month: str) -> str:
     return f"{names[int(number) - 1]} {year}"
 
 
+def accept_bare_codes(choices: dict[str, list[str]]) -> None:
+    """Let a link name a practice or PCN by its bare code (?practice=A81001): a bound widget
+    only accepts its label ("A81001 Riverside Surgery"), so seed it once from the code."""
+    for key, codes in choices.items():
+        raw = st.query_params.get(key)
+        if raw in codes and key not in st.session_state:
+            st.session_state[key] = raw
+
+
 def filters(viewer: access.Viewer) -> common.Context:
     """The sidebar's global filters (bound to the URL) as a page context."""
     db = build.db_path()
@@ -53,6 +62,7 @@ def filters(viewer: access.Viewer) -> common.Context:
     codes = viewer.visible_practices(directory["practice_code"].to_list())
     names = dict(zip(directory["practice_code"], directory["practice_name"], strict=True))
     pcns = dict(zip(directory["pcn_code"], directory["pcn_name"], strict=True))
+    accept_bare_codes({"practice": codes, "pcn": sorted(pcns)})
     with st.sidebar:
         st.header("Filters")
         end = st.selectbox("Window ends with", months[::-1],

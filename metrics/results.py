@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -84,14 +85,17 @@ def groups(source: ResultSource, level: str, group_codes: Sequence[str] | None =
     return source.query(sql + " ORDER BY group_code, subgroup", args)
 
 
-def monthly(source: ResultSource, level: str, group_codes: Sequence[str] | None = None
-            ) -> pl.DataFrame:
+def monthly(source: ResultSource, level: str, group_codes: Sequence[str] | None = None,
+            subgroup: str | None = None) -> pl.DataFrame:
     """SLICC/OPR numerators and denominators per group and month (full grid)."""
     sql = (f"SELECT * FROM {source.table('group_named_gp_monthly')} WHERE level = ?")
     args: list[object] = [check_level(level)]
     if group_codes is not None:
         sql += " AND list_contains(?, group_code)"
         args.append(list(group_codes))
+    if subgroup is not None:
+        sql += " AND subgroup = ?"
+        args.append(subgroup)
     return source.query(sql + " ORDER BY group_code, subgroup, month_start", args)
 
 
@@ -140,10 +144,10 @@ def summary(source: ResultSource, level: str, group_codes: Sequence[str] | None 
     return frame.select(*keys, *SUMMARY_COLUMNS)
 
 
-def slicc_monthly(source: ResultSource, level: str, group_codes: Sequence[str] | None = None
-                  ) -> pl.DataFrame:
+def slicc_monthly(source: ResultSource, level: str, group_codes: Sequence[str] | None = None,
+                  subgroup: str | None = None) -> pl.DataFrame:
     """Monthly SLICC (blank where no GP contacts of named-GP patients) with its counts."""
-    frame = monthly(source, level, group_codes)
+    frame = monthly(source, level, group_codes, subgroup)
     return frame.select(
         pl.col("group_code").alias(LEVEL_LABELS.get(level, "group_code")),
         *([pl.col("subgroup").alias("usual_gp_id")] if level == "gp_list" else []),
@@ -212,6 +216,9 @@ class Table:
     rule: DisclosureRule  # the rule for shared rows
     own_rows: str | None = None  # rows shown exactly (a practice's own view), described
     internal: bool = False  # per-GP figures: the practice's own view only
+    # The statistics drawn from `frame` (an SpcResult or FunnelResult), so the chart and the
+    # exported table come from one computation.
+    result: object | None = None
 
     @property
     def empty(self) -> bool:
@@ -320,6 +327,12 @@ def available_months(source: ResultSource) -> list:
     return source.query(sql)["month"].to_list()
 
 
+def index_name(key: str) -> str:
+    from metrics.methods import index
+
+    return index(key).name
+
+
 def _label_quintile(col: str) -> pl.Expr:
     return pl.col(col).replace_strict(QUINTILE_LABELS, default=pl.col(col)).alias("label")
 
@@ -368,17 +381,19 @@ def comparison(source: ResultSource, level: str, key: str, rule: DisclosureRule,
 
 def monthly_slicc(source: ResultSource, level: str, rule: DisclosureRule,
                   codes: Sequence[str] | None = None, *, table_key: str | None = None,
-                  title: str | None = None) -> Table:
+                  title: str | None = None, subgroup: str | None = None) -> Table:
     """Monthly SLICC per group with Wilson limits; a month without contacts stays blank."""
     from metrics.stats import with_wilson
 
-    frame = with_wilson(slicc_monthly(source, level, codes), "slicc_numerator",
+    frame = with_wilson(slicc_monthly(source, level, codes, subgroup), "slicc_numerator",
                         "slicc_denominator", "slicc")
     key_col = frame.columns[0]
     if level.endswith("imd_quintile"):
         frame = frame.with_columns(_label_quintile(key_col))
     elif level == "all":
         frame = frame.with_columns(label=pl.lit("All practices"))
+    elif level == "gp_list":
+        frame = frame.with_columns(label=pl.col("usual_gp_id"))
     else:
         frame = frame.with_columns(label=pl.col(key_col))
     frame = disclose(frame.select("label", *frame.columns[:-1]), rule, "slicc")
@@ -450,12 +465,24 @@ def practice_monthly(source: ResultSource, practice: str, viewer: Viewer) -> Tab
                  viewer.shared_rule, own_rows=_own_text(practice, rule))
 
 
-def practice_deciles(source: ResultSource, practice: str, viewer: Viewer) -> Table:
-    """Monthly SLICC deciles of all practices (from controlled values) with the practice's
-    own value and percentile (OpenPrescribing style)."""
+DECILE_PEERS = ("all", "icb")
+
+
+def practice_deciles(source: ResultSource, practice: str, viewer: Viewer,
+                     peers: str = "all") -> Table:
+    """Monthly SLICC deciles of all practices, or of the practice's ICB (from controlled
+    values), with the practice's own value and percentile (OpenPrescribing style)."""
     from metrics.stats import decile_bands, percentile_ranks
 
+    if peers not in DECILE_PEERS:
+        raise ValueError(f"unknown decile peers {peers!r}")
     shared = to_numeric(monthly_slicc(source, "practice", viewer.shared_rule).frame)
+    icb = (practice_profile(source, practice) or {}).get("icb_code")
+    where = "all practices"
+    if peers == "icb" and icb is not None:
+        members = directory(source).filter(pl.col("icb_code") == icb)["practice_code"]
+        shared = shared.filter(pl.col("practice_code").is_in(members.to_list()))
+        where = f"the practices of ICB {icb}"
     bands = decile_bands(shared, "month", "slicc", unit_col="practice_code")
     ranked = percentile_ranks(shared, "month", "practice_code", "slicc")
     pct = ranked.filter(pl.col("practice_code") == practice).select("month", "percentile")
@@ -466,10 +493,152 @@ def practice_deciles(source: ResultSource, practice: str, viewer: Viewer) -> Tab
     frame = (bands.rename({"units": "practices"})
              .join(own, on="month", how="left").join(pct, on="month", how="left")
              .sort("month"))
-    return Table(f"practice_{practice}_slicc_deciles",
-                 f"{practice}: monthly SLICC over the deciles of all practices", frame,
-                 "all practices x month (deciles) and the selected practice",
+    return Table(f"practice_{practice}_slicc_deciles{'_icb' if where != 'all practices' else ''}",
+                 f"{practice}: monthly SLICC over the deciles of {where}", frame,
+                 f"{where} x month (deciles) and the selected practice",
                  viewer.shared_rule, own_rows=_own_text(practice, viewer.rule_for(practice)))
+
+
+# ---- statistical process control and rolling UPC -----------------------------------------
+
+SPC_SERIES = ("practice", "gp_list", "pcn")
+SPC_TARGETS = ("none", "good", "excellent")
+SPC_COLUMNS = ("centre", "lower_limit", "upper_limit")
+
+
+@dataclass(frozen=True)
+class PracticeOptions:
+    """The My practice page's own choices (bound to the URL, so the Export page sees them)."""
+
+    series: str = "practice"  # whose monthly series the SPC charts show: SPC_SERIES
+    gp_list: str | None = None  # the named GP, when series == "gp_list"
+    target: str = "none"  # SLICC target: SPC_TARGETS (stats.SLICC_TARGETS)
+    rebase: date | None = None  # first month of a new SPC segment
+    peers: str = "all"  # decile chart over all practices or the practice's ICB
+
+
+def spc_table(series: Table, value_col: str, *, target: float | None = None,
+              rebase_at: Sequence[date] = ()) -> Table:
+    """The series as shown with its XmR centre, limits, special-cause type and reason."""
+    from metrics.stats import xmr
+
+    numeric = series.numeric().select("month", value_col)
+    result = xmr(numeric, "month", value_col, target=target, rebase_at=rebase_at)
+    stats = result.points.select(
+        "month", pl.col("centre").alias(f"{value_col}_centre"),
+        pl.col("lower").alias(f"{value_col}_lower_limit"),
+        pl.col("upper").alias(f"{value_col}_upper_limit"),
+        pl.col("special").alias("special_cause"), pl.col("type").alias("variation"),
+        pl.col("reason"))
+    frame = series.frame.join(stats, on="month", how="left", maintain_order="left")
+    what = f"; target {target:.0%}" if target is not None else ""
+    rebased = ("; rebased at " + ", ".join(f"{d:%b %Y}" for d in rebase_at)) if rebase_at else ""
+    return Table(f"{series.key}_spc", f"{series.title}: XmR chart{what}{rebased}", frame,
+                 series.scope, series.rule, own_rows=series.own_rows, internal=series.internal,
+                 result=result)
+
+
+def rolling_upc(source: ResultSource, level: str, group_codes: Sequence[str] | None = None,
+                subgroup: str | None = None) -> pl.DataFrame | None:
+    """Rolling 12-month UPC per group and month; None when the database predates it."""
+    try:
+        name = source.table("group_rolling_upc")
+        sql = f"SELECT * FROM {name} WHERE level = ?"
+        args: list[object] = [check_level(level)]
+        frame = source.query(sql, args)
+    except (ValueError, duckdb.CatalogException):
+        return None
+    frame = frame.rename({k: v for k, v in (("code", "group_code"), ("month", "month_start"))
+                          if k in frame.columns and v not in frame.columns})
+    if group_codes is not None:
+        frame = frame.filter(pl.col("group_code").is_in(list(group_codes)))
+    if subgroup is not None:
+        frame = frame.filter(pl.col("subgroup") == subgroup)
+    return frame.sort("group_code", "subgroup", "month_start")
+
+
+def rolling_upc_table(source: ResultSource, level: str, code: str, rule: DisclosureRule, *,
+                      subgroup: str | None = None, key: str, title: str, scope: str,
+                      own_rows: str | None = None, internal: bool = False) -> Table | None:
+    """One group's rolling 12-month mean UPC by month with t intervals, under `rule`."""
+    from metrics.stats import with_mean_ci
+
+    frame = rolling_upc(source, level, [code], subgroup)
+    if frame is None:
+        return None
+    frame = with_mean_ci(frame, "upc_mean", "upc_sd", "eligible_patients", "upc")
+    frame = frame.select(
+        pl.lit(subgroup or code).alias("label"), pl.col("month_start").alias("month"),
+        "upc_mean", "upc_sd", "eligible_patients", "upc_lci", "upc_uci",
+        *[c for c in ("upc_pooled", "upc_pooled_numerator", "upc_pooled_denominator")
+          if c in frame.columns])
+    return Table(key, title, disclose(frame, rule, "upc"), scope, rule, own_rows=own_rows,
+                 internal=internal)
+
+
+def practice_series(source: ResultSource, practice: str, viewer: Viewer,
+                    options: PracticeOptions) -> tuple[Table, Table | None]:
+    """Monthly SLICC and rolling UPC of the chosen unit: the practice, one of its named-GP
+    lists (own view only) or its PCN."""
+    profile = practice_profile(source, practice) or {}
+    series = options.series
+    if series == "gp_list" and not (options.gp_list and viewer.shows_gp_lists(practice)):
+        series = "practice"
+    if series == "pcn" and profile.get("pcn_code") is None:
+        series = "practice"
+    own = viewer.rule_for(practice)
+    if series == "gp_list":
+        gp = options.gp_list
+        slicc = monthly_slicc(source, "gp_list", NO_CONTROL, [practice], subgroup=gp,
+                              table_key=f"practice_{practice}_list_{gp}_slicc_monthly",
+                              title=f"{practice}: monthly SLICC of {gp}'s list")
+        slicc = Table(slicc.key, slicc.title, slicc.frame,
+                      f"practice {practice}, named-GP list {gp} (internal use only) x month",
+                      NO_CONTROL, own_rows=f"practice {practice}: exact numbers (the "
+                      "practice's own view)", internal=True)
+        upc = rolling_upc_table(
+            source, "gp_list", practice, NO_CONTROL, subgroup=gp,
+            key=f"practice_{practice}_list_{gp}_rolling_upc",
+            title=f"{practice}: rolling 12-month UPC of {gp}'s list",
+            scope=f"practice {practice}, named-GP list {gp} (internal use only) x month",
+            own_rows=slicc.own_rows, internal=True)
+        return slicc, upc
+    if series == "pcn":
+        pcn = str(profile["pcn_code"])
+        slicc = monthly_slicc(source, "pcn", viewer.shared_rule, [pcn],
+                              table_key=f"pcn_{pcn}_slicc_monthly",
+                              title=f"PCN {pcn}: monthly SLICC")
+        upc = rolling_upc_table(source, "pcn", pcn, viewer.shared_rule,
+                                key=f"pcn_{pcn}_rolling_upc",
+                                title=f"PCN {pcn}: rolling 12-month UPC",
+                                scope=f"PCN {pcn} x month")
+        return slicc, upc
+    upc = rolling_upc_table(source, "practice", practice, own,
+                            key=f"practice_{practice}_rolling_upc",
+                            title=f"{practice}: rolling 12-month UPC",
+                            scope=f"practice {practice} x month", own_rows=_own_text(practice, own))
+    return practice_monthly(source, practice, viewer), upc
+
+
+def practice_spc(source: ResultSource, practice: str, viewer: Viewer,
+                 options: PracticeOptions) -> dict[str, Table]:
+    """XmR tables of monthly SLICC (with the chosen target) and of rolling UPC."""
+    from metrics.stats import SLICC_TARGETS
+
+    if options.target not in SPC_TARGETS:
+        raise ValueError(f"unknown SLICC target {options.target!r}")
+    target = SLICC_TARGETS.get(options.target)
+    rebase = (options.rebase,) if options.rebase is not None else ()
+    slicc, upc = practice_series(source, practice, viewer, options)
+    out = {"spc": spc_table(slicc, "slicc", target=target, rebase_at=rebase)}
+    if upc is not None:
+        out["rolling_upc_spc"] = spc_table(upc, "upc_mean", rebase_at=rebase)
+    return out
+
+
+def gp_list_ids(source: ResultSource, practice: str) -> list[str]:
+    """The named GPs holding a list at the practice (for choosing one list's series)."""
+    return groups(source, "gp_list", [practice])["subgroup"].to_list()
 
 
 def gp_lists(source: ResultSource, practice: str, viewer: Viewer) -> Table | None:
@@ -575,8 +744,8 @@ def practice_gp_share(source: ResultSource, practice: str, viewer: Viewer) -> Ta
                  own_rows=_own_text(practice, rule))
 
 
-def practice_tables(source: ResultSource, sel: Selection, viewer: Viewer
-                    ) -> dict[str, Table]:
+def practice_tables(source: ResultSource, sel: Selection, viewer: Viewer,
+                    options: PracticeOptions = PracticeOptions()) -> dict[str, Table]:
     """Everything the My practice page shows (empty when no practice is selected)."""
     practice = sel.practice
     if practice is None or practice_profile(source, practice) is None:
@@ -584,7 +753,8 @@ def practice_tables(source: ResultSource, sel: Selection, viewer: Viewer
     out = {
         "peers": practice_peers(source, practice, sel.index, viewer),
         "monthly": practice_monthly(source, practice, viewer),
-        "deciles": practice_deciles(source, practice, viewer),
+        **practice_spc(source, practice, viewer, options),
+        "deciles": practice_deciles(source, practice, viewer, options.peers),
         "window": practice_peers(source, practice, "upc", viewer),
         "window_coc": practice_peers(source, practice, "coc", viewer),
         "window_slicc": practice_peers(source, practice, "slicc", viewer),
@@ -627,30 +797,94 @@ def funnel_units(source: ResultSource, key: str, rule: DisclosureRule, *, unit: 
         frame = table.frame.join(members.select("practice_code", "personal_lists",
                                                 "practice_imd_quintile"),
                                  on="practice_code", how="left", maintain_order="left")
-    where = "all practices" if scope == "all" or code is None else f"{scope} {code}"
+    plural = "PCNs" if unit == "pcn" else "Practices"
+    where = ("all in the data" if scope == "all" or code is None
+             else f"in {scope.upper()} {code}")
     return Table(f"{unit}s_in_{scope}{'_' + code if code and scope != 'all' else ''}_{key}",
-                 f"{unit.upper() if unit == 'pcn' else 'Practice'}s in {where}: {key}",
-                 frame, f"{unit} level, {where}", rule)
+                 f"{plural} {where}: {index_name(key)}", frame,
+                 f"{unit} level, {plural.lower()} {where}", rule)
 
 
-def network_tables(source: ResultSource, sel: Selection, rule: DisclosureRule, *,
-                   funnel_unit: str = "practice", funnel_scope: str = "all") -> dict[str, Table]:
-    pcn = sel.pcn
-    if pcn is None and sel.practice is not None:
-        pcn = (practice_profile(source, sel.practice) or {}).get("pcn_code")
-    code = None
-    if funnel_scope == "pcn":
-        code = pcn
-    elif funnel_scope == "icb" and sel.practice is not None:
-        code = (practice_profile(source, sel.practice) or {}).get("icb_code")
-    elif funnel_scope == "icb":
-        icbs = directory(source)["icb_code"].drop_nulls().unique().sort().to_list()
-        code = icbs[0] if icbs else None
+@dataclass(frozen=True)
+class NetworkOptions:
+    """The Networks page's funnel choices (bound to the URL, so the Export page sees them)."""
+
+    unit: str = "practice"  # funnel units: "practice" or "pcn"
+    scope: str = "all"  # FUNNEL_SCOPES: everything, one ICB or one PCN
+    code: str | None = None  # the ICB or PCN of the scope (default: the selection's)
+    overdispersion: bool = True  # widen the limits by the random-effects tau^2
+
+
+FUNNEL_LIMITS = ("lower95", "upper95", "lower998", "upper998")
+
+
+def funnel_table(units: Table, key: str, *, overdispersion: bool = True,
+                 label_col: str = "practice_code") -> Table:
+    """The units as shown with their funnel z-score, limits at their own n and flags
+    (Spiegelhalter 2005; target = the overall value of the units shown)."""
+    from metrics.methods import index
+    from metrics.stats import funnel_means, funnel_proportions
+
+    d = index(key)
+    frame = units.numeric()
+    n_col = d.denominator_col
+    usable = frame.filter(pl.col(d.value_col).is_not_null() & (pl.col(n_col) > 0))
+    if usable.height < 2:
+        return Table(f"{units.key}_funnel", f"Funnel plot, {units.title}", units.frame,
+                     units.scope,
+                     units.rule, own_rows=units.own_rows)
+    if d.kind == "ratio":
+        result = funnel_proportions(usable, f"{d.key}_numerator", n_col,
+                                    overdispersion=overdispersion)
+    else:
+        result = funnel_means(usable, d.value_col, f"{d.key}_sd", n_col, bounds=(0.0, 1.0),
+                              overdispersion=overdispersion)
+    stats = result.units.select(
+        label_col, pl.lit(result.target).alias(f"{d.key}_target"),
+        pl.col("z_adj").alias("z_score"),
+        *[pl.col(c).alias(f"{d.key}_{c}") for c in FUNNEL_LIMITS],
+        pl.col("flag95").alias("outside_95"), pl.col("flag998").alias("outside_99_8"))
+    shown = units.frame.join(stats, on=label_col, how="left", maintain_order="left")
+    limits = "widened for over-dispersion" if overdispersion else "unadjusted"
+    return Table(f"{units.key}_funnel", f"Funnel plot, {units.title} ({limits} limits)", shown,
+                 units.scope, units.rule, own_rows=units.own_rows, result=result)
+
+
+def scope_code(source: ResultSource, sel: Selection, scope: str,
+               code: str | None = None) -> str | None:
+    """The ICB or PCN a funnel is drawn within: the one asked for, else the selection's
+    (the sidebar PCN, or the practice's), else the first in the data."""
+    if scope == "all":
+        return None
+    column = f"{scope}_code"
+    known = directory(source)[column].drop_nulls().unique().sort().to_list()
+    if code in known:
+        return code
+    if scope == "pcn" and sel.pcn in known:
+        return sel.pcn
+    if sel.practice is not None:
+        own = (practice_profile(source, sel.practice) or {}).get(column)
+        if own is not None:
+            return str(own)
+    return known[0] if known else None
+
+
+def network_tables(source: ResultSource, sel: Selection, rule: DisclosureRule,
+                   options: NetworkOptions = NetworkOptions()) -> dict[str, Table]:
+    """The Networks page: the funnel first, then PCNs side by side, the practices of one PCN
+    and every practice (for continuity against list size)."""
+    if options.unit not in ("practice", "pcn") or options.scope not in FUNNEL_SCOPES:
+        raise ValueError(f"unknown funnel unit {options.unit!r} or scope {options.scope!r}")
+    pcn = scope_code(source, sel, "pcn") if (sel.pcn or sel.practice) else None
+    code = scope_code(source, sel, options.scope, options.code)
+    units = funnel_units(source, sel.index, rule, unit=options.unit, scope=options.scope,
+                         code=code)
+    label_col = "practice_code" if options.unit == "practice" else "pcn_code"
     out = {
+        "funnel": funnel_table(units, sel.index, overdispersion=options.overdispersion,
+                               label_col=label_col),
         "pcns": comparison(source, "pcn", sel.index, rule, table_key=f"pcns_{sel.index}",
                            title="All PCNs side by side"),
-        "funnel": funnel_units(source, sel.index, rule, unit=funnel_unit,
-                               scope=funnel_scope, code=code),
         "practices": funnel_units(source, sel.index, rule),
     }
     if pcn is not None:
@@ -721,8 +955,12 @@ def column_kind(name: str) -> str | None:
     if name in (*PERCENT_STEMS, "share", "named_gp_coverage", "practice_slicc") or (
             name[:1] == "p" and name[1:].isdigit()):
         return "percent"
-    if name.endswith(("_lci", "_uci")):
-        return "percent" if name[:-4] in PERCENT_STEMS else "mean"
+    for suffix in ("_lci", "_uci", "_target", "_centre", "_lower_limit", "_upper_limit",
+                   *(f"_{c}" for c in FUNNEL_LIMITS)):
+        if name.endswith(suffix):
+            return "percent" if name[:-len(suffix)] in PERCENT_STEMS else "mean"
+    if name == "z_score":
+        return "z"
     if name.endswith(("_mean", "_sd")):
         return "mean"
     if _is_figure(name) or name in ("practices", "units", "list_patients"):
@@ -738,7 +976,7 @@ def _format(value: str | None, kind: str) -> str | None:
     except ValueError:
         return value
     return {"percent": f"{number:.1%}", "mean": f"{number:.3f}", "count": f"{number:,.0f}",
-            "percentile": f"{number:.0f}"}[kind]
+            "percentile": f"{number:.0f}", "z": f"{number:.2f}"}[kind]
 
 
 def display_frame(df: pl.DataFrame) -> pl.DataFrame:

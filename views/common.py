@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -84,14 +85,87 @@ def page_tables(db: str, version: tuple[int, int], params: Params | None, page: 
     if page == "overview":
         return results.overview_tables(src, sel, viewer.shared_rule)
     if page == "practice":
-        return results.practice_tables(src, sel, viewer)
+        return results.practice_tables(src, sel, viewer, *options)
     if page == "networks":
-        unit, scope = options or ("practice", "all")
-        return results.network_tables(src, sel, viewer.shared_rule, funnel_unit=unit,
-                                      funnel_scope=scope)
+        return results.network_tables(src, sel, viewer.shared_rule, *options)
     if page == "deprivation":
         return results.deprivation_tables(src, sel, viewer.shared_rule)
     raise ValueError(f"unknown page {page!r}")
+
+
+# Page choices bound to the URL. A bound widget writes its option's label into the address, so
+# one table of labels serves the widget and the Export page that reads the same address.
+FUNNEL_UNITS = {"practice": "Practices", "pcn": "PCNs"}
+FUNNEL_SCOPES = {"all": "Everything", "icb": "One ICB", "pcn": "One PCN"}
+SPC_SERIES = {"practice": "The practice", "gp_list": "A named-GP list", "pcn": "Its PCN"}
+SPC_TARGETS = {"none": "No target", "good": "Good: above 50%",
+               "excellent": "Excellent: above 75%"}
+DECILE_PEERS = {"all": "All practices", "icb": "Its ICB"}
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def month_label(month: date) -> str:
+    """'Mar 2025' (the label a month choice shows and writes into the URL)."""
+    return f"{MONTHS[month.month - 1]} {month.year}"
+
+
+def url_choice(key: str, labels: dict[str, str], default: str) -> str:
+    """A bound choice as the URL holds it (its label, or its value), else `default`."""
+    raw = st.query_params.get(key)
+    if raw in labels:
+        return raw
+    by_label = {v: k for k, v in labels.items()}
+    return by_label.get(raw, default)
+
+
+def url_flag(key: str, default: bool) -> bool:
+    raw = (st.query_params.get(key) or "").strip().lower()
+    return {"true": True, "false": False}.get(raw, default)
+
+
+def url_month(key: str, months: list[date]) -> date | None:
+    raw = st.query_params.get(key)
+    return next((m for m in months if raw in (month_label(m), m.isoformat()[:7])), None)
+
+
+def practice_options_from_url(ctx: Context) -> results.PracticeOptions:
+    """The My practice page's choices as its widgets left them in the URL."""
+    return results.PracticeOptions(
+        series=url_choice("series", SPC_SERIES, "practice"),
+        gp_list=st.query_params.get("gp_list"),
+        target=url_choice("target", SPC_TARGETS, "none"),
+        rebase=url_month("rebase", window_months(ctx)),
+        peers=url_choice("peers", DECILE_PEERS, "all"))
+
+
+def network_options_from_url() -> results.NetworkOptions:
+    """The Networks page's funnel choices as its widgets left them in the URL."""
+    return results.NetworkOptions(
+        unit=url_choice("funnel_unit", FUNNEL_UNITS, "practice"),
+        scope=url_choice("scope", FUNNEL_SCOPES, "all"),
+        code=st.query_params.get("scope_code"),
+        overdispersion=url_flag("dispersion", True))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _gp_list_ids(db: str, version: tuple[int, int], practice: str) -> list[str]:
+    return results.gp_list_ids(source(db, version, None), practice)
+
+
+def gp_list_ids(ctx: Context, practice: str) -> list[str]:
+    """Named GPs of a practice (from the stored results: lists do not depend on filters)."""
+    return _gp_list_ids(ctx.db, ctx.version, practice)
+
+
+def default_scope_code(ctx: Context, scope: str) -> str | None:
+    """The ICB or PCN a funnel defaults to: the sidebar's PCN or the practice's."""
+    return results.scope_code(source(ctx.db, ctx.version, None), ctx.sel, scope)
+
+
+def window_months(ctx: Context) -> list[date]:
+    from metrics.engine import months_in
+
+    return months_in(ctx.params)
 
 
 def context() -> Context:
@@ -135,7 +209,7 @@ def column_config(frame: pl.DataFrame) -> dict[str, object]:
         if kind is None or not dtype.is_numeric():
             continue
         fmt = {"percent": "percent", "mean": "%.3f", "count": "localized",
-               "percentile": "%.0f"}[kind]
+               "percentile": "%.0f", "z": "%.2f"}[kind]
         config[name] = st.column_config.NumberColumn(name, format=fmt)
     return config
 

@@ -6,37 +6,31 @@ from __future__ import annotations
 import streamlit as st
 
 from metrics import results
-from metrics.results import FUNNEL_SCOPES, Table
+from metrics.results import Table
 from views import common
 
 PAGES = {"overview": "Overview", "practice": "My practice", "networks": "Networks",
          "deprivation": "Deprivation"}
 
 
-def network_options() -> tuple[str, str]:
-    """The Networks page's funnel choices, from the shared URL (defaults otherwise)."""
-    unit = st.query_params.get("funnel_unit", "practice")
-    scope = st.query_params.get("scope", "all")
-    return (unit if unit in ("practice", "pcn") else "practice",
-            scope if scope in FUNNEL_SCOPES else "all")
-
-
 def main() -> None:
     ctx = common.context()
     st.title("Export")
     st.write("Every table below is exactly what its page shows for the filters in the "
-             "sidebar. Each CSV starts with `# ` lines naming the filters, the window, the "
-             "definitions and the disclosure rule, then the table with numerators and "
-             "denominators. Patient-level rows never leave the dashboard.")
+             "sidebar and the page's own choices in the address bar (funnel scope, SPC "
+             "series, target and rebase). Each CSV starts with `# ` lines naming the "
+             "filters, the window, the definitions and the disclosure rule, then the table "
+             "with numerators and denominators. Patient-level rows never leave the dashboard.")
     include_lists = False
     if ctx.viewer.shows_gp_lists(ctx.sel.practice):
         include_lists = st.checkbox(
             "Include named-GP lists (internal use only: figures about named staff)",
             value=False, key="include_gp_lists")
     found: list[tuple[str, Table]] = []
+    options = {"practice": (common.practice_options_from_url(ctx),),
+               "networks": (common.network_options_from_url(),)}
     for page, title in PAGES.items():
-        options = network_options() if page == "networks" else ()
-        for table in common.tables(ctx, page, options=options).values():
+        for table in common.tables(ctx, page, options=options.get(page, ())).values():
             found.append((title, table))
     allowed = {t.key for t in results.shareable([t for _, t in found], include_lists)}
     shown = {t.key: (page, t) for page, t in found if t.key in allowed}

@@ -8,11 +8,9 @@ import streamlit as st
 
 from metrics.charts import dashboard_figures as figures
 from metrics.methods import index
-from metrics.results import Table
+from metrics.results import NetworkOptions, Table
 from views import common
 
-UNITS = {"practice": "Practices", "pcn": "PCNs"}
-SCOPES = {"all": "Everything", "icb": "The practice's ICB", "pcn": "The PCN"}
 GROUPS = {"pcn_code": "PCN", "personal_lists": "Personal lists", "practice_imd_quintile":
           "Practice deprivation quintile"}
 
@@ -24,31 +22,51 @@ def label_of(table: Table, column: str, code: str | None) -> str | None:
     return rows["label"][0] if rows.height else None
 
 
+def choices(ctx: common.Context) -> NetworkOptions:
+    """The funnel's units, scope and limits (bound to the URL)."""
+    left, middle, right = st.columns(3)
+    unit = left.radio("Funnel units", list(common.FUNNEL_UNITS),
+                      format_func=common.FUNNEL_UNITS.get, horizontal=True, key="funnel_unit",
+                      bind="query-params")
+    scope = middle.radio("Compare within", list(common.FUNNEL_SCOPES),
+                         format_func=common.FUNNEL_SCOPES.get, horizontal=True, key="scope",
+                         bind="query-params")
+    code = None
+    if scope != "all":
+        _, _, directory = common.store_info(ctx.db, ctx.version)
+        codes = directory[f"{scope}_code"].drop_nulls().unique().sort().to_list()
+        default = common.default_scope_code(ctx, scope)
+        code = middle.selectbox(
+            "ICB" if scope == "icb" else "PCN", codes, key="scope_code",
+            index=codes.index(default) if default in codes else 0,
+            help="Defaults to the selected practice's (or the sidebar PCN's).")
+    adjusted = right.toggle("Widen limits for over-dispersion", value=True, key="dispersion",
+                            bind="query-params",
+                            help="Additive random-effects adjustment (Spiegelhalter 2005), "
+                                 "trimming 10% at each end as NHS-R FunnelPlotR does. Off: "
+                                 "the unadjusted binomial or normal limits.")
+    return NetworkOptions(unit=unit, scope=scope, code=code, overdispersion=adjusted)
+
+
 def main() -> None:
     ctx = common.context()
     d = index(ctx.sel.index)
     st.title("Networks")
     st.caption(f"{d.name} ({d.summary}) · {figures.window_text(ctx.params)} · "
                f"{figures.staff_text(d, ctx.params)} · NHS disclosure rule applied")
-    left, middle, right = st.columns(3)
-    unit = left.radio("Funnel units", list(UNITS), format_func=UNITS.get, horizontal=True,
-                      key="funnel_unit", bind="query-params")
-    scope = middle.radio("Compare within", list(SCOPES), format_func=SCOPES.get,
-                         horizontal=True, key="scope", bind="query-params")
-    adjusted = right.toggle("Widen limits for over-dispersion", value=True, key="dispersion",
-                            help="Additive random-effects adjustment (Spiegelhalter 2005), "
-                                 "trimming 10% at each end as NHS-R FunnelPlotR does. Off: "
-                                 "the unadjusted binomial or normal limits.")
-    tables = common.tables(ctx, "networks", options=(unit, scope))
+    options = choices(ctx)
+    tables = common.tables(ctx, "networks", options=(options,))
     funnel = tables["funnel"]
-    code_col = "practice_code" if unit == "practice" else "pcn_code"
-    selected = ctx.sel.practice if unit == "practice" else ctx.sel.pcn
+    code_col = "practice_code" if options.unit == "practice" else "pcn_code"
+    selected = ctx.sel.practice if options.unit == "practice" else ctx.sel.pcn
     st.plotly_chart(figures.funnel_figure(
-        funnel, d.key, ctx.params, title=f"{d.name}: funnel plot of {funnel.title.lower()}",
-        label_col=code_col, selected=selected, overdispersion=adjusted),
-        key="networks_funnel")
-    st.caption("Points outside the 99.8% limits are labelled. A small practice can sit far "
-               "from the target by chance; the limits show how far.")
+        funnel, d.key, ctx.params, title=funnel.title,
+        label_col=code_col, selected=selected), key="networks_funnel")
+    st.caption("Each point is plotted against its size; the target is the overall value of "
+               "the units shown. Points outside the 99.8% limits are labelled: a small unit "
+               "can sit far from the target by chance, and the limits show how far.")
+    with st.expander("Funnel figures (z-scores, limits at each unit's size, flags)"):
+        common.show_table(funnel, ctx)
 
     st.subheader("All PCNs side by side")
     overall = None
@@ -61,13 +79,14 @@ def main() -> None:
         tables["pcns"], d.key, ctx.params, title=f"{d.name} by PCN, with 95% intervals",
         highlight=label_of(tables["pcns"], "pcn_code", ctx.sel.pcn), reference=overall,
         reference_label="All practices"), key="networks_pcns")
-    common.show_table(tables["pcns"], ctx, caption="Sorted by code, not ranked.")
+    common.show_table(tables["pcns"], ctx, caption="Sorted by code, not ranked: intervals "
+                      "that overlap do not show a real difference.")
 
     st.subheader("Practices within a PCN")
     if "pcn_practices" in tables:
         inner = tables["pcn_practices"]
         st.plotly_chart(figures.comparison_figure(
-            inner, d.key, ctx.params, title=f"{d.name}: {inner.title}",
+            inner, d.key, ctx.params, title=inner.title,
             highlight=label_of(inner, "practice_code", ctx.sel.practice)),
             key="networks_pcn_practices")
         common.show_table(inner, ctx)
@@ -82,6 +101,8 @@ def main() -> None:
         tables["practices"], d.key, ctx.params,
         title=f"{d.name} against registered list size", group_col=group,
         highlight=ctx.sel.practice), key="networks_size")
+    st.caption("Larger practices tend to lose continuity. The dashed line is a least-squares "
+               "fit, drawn to show the slope, not a target.")
     with st.expander("All practices (sorted by code, with intervals)"):
         common.show_table(tables["practices"], ctx)
 

@@ -9,13 +9,113 @@ import streamlit as st
 
 from metrics.charts import dashboard_figures as figures
 from metrics.methods import index
-from metrics.results import Table
-from metrics.stats import SLICC_TARGETS
+from metrics.results import PracticeOptions, Table
 from views import common
 
-TARGETS = {"none": None, "good": SLICC_TARGETS["good"], "excellent": SLICC_TARGETS["excellent"]}
-TARGET_LABELS = {"none": "No target", "good": "Good: above 50%",
-                 "excellent": "Excellent: above 75%"}
+ICON_COLOURS = {"improvement": "blue", "concern": "orange", "common": "gray", "pass": "blue",
+                "fail": "orange", "inconsistent": "gray"}
+
+
+def choices(ctx: common.Context, code: str) -> PracticeOptions:
+    """The page's own choices for the month-by-month charts (bound to the URL)."""
+    with st.container(border=True):
+        left, middle, right = st.columns(3)
+        series_keys = list(common.SPC_SERIES)
+        if not ctx.viewer.shows_gp_lists(code):
+            series_keys.remove("gp_list")
+        series = left.radio("Series", series_keys, format_func=common.SPC_SERIES.get,
+                            key="series", bind="query-params", horizontal=True,
+                            help="Whose monthly SLICC and rolling UPC the XmR charts show. "
+                                 "Named-GP lists appear only in the practice's own view.")
+        gp_list = None
+        if series == "gp_list":
+            lists = common.gp_list_ids(ctx, code)
+            gp_list = left.selectbox("Named-GP list", lists, key="gp_list",
+                                     bind="query-params") if lists else None
+        target = middle.segmented_control(
+            "SLICC target (Health and Social Care Committee 2022)", list(common.SPC_TARGETS),
+            default="none", key="target", format_func=common.SPC_TARGETS.get,
+            bind="query-params") or "none"
+        months = common.window_months(ctx)
+        rebase = right.selectbox(
+            "Rebase the limits at", months[1:], index=None, key="rebase",
+            bind="query-params", format_func=common.month_label,
+            placeholder="No rebase: one set of limits",
+            help="Start new limits from a month where the process is known to have changed "
+                 "(a new appointment system, a merger).")
+        peers = right.radio("Deciles over", list(common.DECILE_PEERS), horizontal=True,
+                            format_func=common.DECILE_PEERS.get, key="peers",
+                            bind="query-params")
+    return PracticeOptions(series=series, gp_list=gp_list, target=target, rebase=rebase,
+                           peers=peers)
+
+
+def icons(table: Table) -> None:
+    """The SPC variation and assurance icons as badges (also drawn inside the chart)."""
+    badges = [f":{ICON_COLOURS.get(kind, 'gray')}-badge[{text}]"
+              for kind, text in figures.spc_icons(table)]
+    if badges:
+        st.markdown(" ".join(badges))
+
+
+def month_by_month(ctx: common.Context, code: str, tables: dict[str, Table]) -> None:
+    """XmR charts of monthly SLICC and rolling UPC, then the decile chart."""
+    spc = tables["spc"]
+    st.caption("XmR chart (NHS England, Making Data Count): centre = mean, limits = mean ± "
+               "2.66 × mean moving range. Special cause: a point outside the limits, 7 in a "
+               "row on one side, 7 rising or falling, or 2 of 3 near a limit. Hover a point "
+               "for the reason. A month without contacts is a gap, never zero.")
+    icons(spc)
+    st.plotly_chart(figures.spc_figure(spc, ctx.params, title=f"{spc.title}"),
+                    key="practice_spc")
+    with st.expander("SPC figures (each month with its limits and reason)"):
+        common.show_table(spc, ctx)
+    if "rolling_upc_spc" in tables:
+        upc = tables["rolling_upc_spc"]
+        st.caption("Rolling UPC: mean of patient values over the 12 months ending with each "
+                   "month (patients with at least the minimum contacts in those 12 months). "
+                   "Neighbouring points share 11 months, so runs are expected: read it for "
+                   "sustained change.")
+        icons(upc)
+        st.plotly_chart(figures.spc_figure(
+            upc, ctx.params, title=upc.title, value_col="upc_mean",
+            n_col="eligible_patients", n_label="eligible patients",
+            period="12 months ending with each month"), key="practice_rolling_upc")
+        with st.expander("Rolling UPC figures"):
+            common.show_table(upc, ctx)
+    else:
+        st.info("Rolling UPC is not in this database yet: rebuild it on the Data page.",
+                icon=":material/update:")
+    deciles = tables["deciles"]
+    st.plotly_chart(figures.decile_figure(deciles, ctx.params, title=deciles.title,
+                                          unit_name=code), key="practice_deciles")
+    latest = deciles.numeric().drop_nulls("percentile")
+    if latest.height:
+        row = latest.row(-1, named=True)
+        st.caption(f"In {row['month']:%b %Y} the practice was at the "
+                   f"{row['percentile']:.0f}th percentile of {row['practices']:,} practices "
+                   "(0 = lowest SLICC, 100 = highest; higher is better).")
+    with st.expander("Monthly SLICC and deciles"):
+        common.show_table(tables["monthly"], ctx)
+        common.show_table(deciles, ctx)
+
+
+def named_gp_lists(ctx: common.Context, tables: dict[str, Table]) -> None:
+    st.subheader("Named-GP lists")
+    if "gp_lists" not in tables:
+        st.info("Per-GP figures appear only in the practice's own view.",
+                icon=":material/lock:")
+        return
+    st.caption("Per-GP figures about named staff: for the practice's internal use only. "
+               "They are left out of shared exports unless deliberately included.")
+    key = st.radio("Index", ["slicc", "opr"], format_func=lambda k: index(k).name,
+                   horizontal=True, key="list_index")
+    d = index(key)
+    st.plotly_chart(figures.comparison_figure(
+        tables["gp_lists"], key, ctx.params, title=f"{d.name} by named-GP list",
+        label_col="named_gp"), key="practice_gp_lists")
+    common.show_table(tables["gp_lists"], ctx, caption="list_patients = registered patients "
+                      "whose named GP this is (list size).")
 
 
 def own_row(table: Table) -> dict:
@@ -79,8 +179,8 @@ def main() -> None:
         st.info("Choose a practice in the sidebar to see its continuity.",
                 icon=":material/touch_app:")
         st.stop()
-    tables = common.tables(ctx, "practice")
-    if not tables:
+    _, _, directory = common.store_info(ctx.db, ctx.version)
+    if code not in directory["practice_code"].to_list():
         st.warning(f"Practice {code} is not in this database.", icon=":material/search_off:")
         st.stop()
     d = index(ctx.sel.index)
@@ -88,44 +188,27 @@ def main() -> None:
     if ctx.viewer.sees_in_full(code):
         st.caption("Your practice's own view: exact numbers for this practice; PCN, ICB and "
                    "all-practice figures under the NHS disclosure rule.")
-    headline(ctx, tables)
-
-    st.subheader(f"{d.name} against the PCN, the ICB and all practices")
-    peers = tables["peers"]
-    own = peers.numeric().row(0, named=True)
-    st.plotly_chart(figures.comparison_figure(
-        peers, d.key, ctx.params, title=f"{d.name}: practice, PCN, ICB and all practices",
-        label_col="unit", highlight=f"Practice {code}",
-        n_summary=f"n = {own.get(figures.n_column(d)) or 0:,.0f} {figures.n_label(d)} in the "
-                  "practice"), key="practice_peers")
-    common.show_table(peers, ctx)
-
-    st.subheader("SLICC month by month")
-    target = st.segmented_control("SLICC target (Health and Social Care Committee 2022)",
-                                  list(TARGETS), default="none", key="spc_target",
-                                  format_func=TARGET_LABELS.get) or "none"
-    left, right = st.columns(2)
-    left.plotly_chart(figures.spc_figure(
-        tables["monthly"], ctx.params, title="SLICC: statistical process control (XmR)",
-        target=TARGETS[target]), key="practice_spc")
-    right.plotly_chart(figures.decile_figure(
-        tables["deciles"], ctx.params, title="SLICC against the deciles of all practices",
-        unit_name=code), key="practice_deciles")
-    with st.expander("Monthly figures and deciles"):
-        common.show_table(tables["monthly"], ctx)
-        common.show_table(tables["deciles"], ctx)
-
-    st.subheader("Named-GP lists")
-    if "gp_lists" in tables:
-        st.caption("Per-GP figures about named staff: for the practice's internal use only. "
-                   "They are left out of shared exports unless deliberately included.")
+    top = st.container()  # filled once the tables for the choices below are loaded
+    st.subheader("Month by month")
+    options = choices(ctx, code)
+    tables = common.tables(ctx, "practice", options=(options,))
+    if not tables:
+        st.warning(f"Practice {code} is not in this database.", icon=":material/search_off:")
+        st.stop()
+    with top:
+        headline(ctx, tables)
+        st.subheader(f"{d.name} against the PCN, the ICB and all practices")
+        peers = tables["peers"]
+        own = peers.numeric().row(0, named=True)
         st.plotly_chart(figures.comparison_figure(
-            tables["gp_lists"], "slicc", ctx.params, title="SLICC by named-GP list",
-            label_col="named_gp"), key="practice_gp_lists")
-        common.show_table(tables["gp_lists"], ctx)
-    else:
-        st.info("Per-GP figures appear only in the practice's own view.",
-                icon=":material/lock:")
+            peers, d.key, ctx.params, title=f"{d.name}: practice, PCN, ICB and all practices",
+            label_col="unit", highlight=f"Practice {code}",
+            n_summary=f"n = {own.get(figures.n_column(d)) or 0:,.0f} {figures.n_label(d)} in "
+                      "the practice", sort="input"), key="practice_peers")
+        common.show_table(peers, ctx)
+
+    month_by_month(ctx, code, tables)
+    named_gp_lists(ctx, tables)
 
     st.subheader(f"{d.name} by patient group")
     tabs = st.tabs(["Age band", "Frequent attenders", "Patient deprivation"])
@@ -135,19 +218,18 @@ def main() -> None:
                                 strict=True):
         with tab:
             st.plotly_chart(figures.comparison_figure(
-                tables[name], d.key, ctx.params, title=f"{d.name} {title}"),
+                tables[name], d.key, ctx.params, title=f"{d.name} {title}", sort="input"),
                 key=f"practice_{name}")
             common.show_table(tables[name], ctx)
 
     st.subheader("Who patients saw, and how")
     st.caption("Triage away from GPs is a main driver of falling continuity.")
-    left, right = st.columns(2)
-    left.plotly_chart(figures.mix_figure(tables["mix_role"], ctx.params,
-                                         title="Attended appointments by role", by="role"),
-                      key="practice_mix_role")
-    right.plotly_chart(figures.mix_figure(tables["mix_mode"], ctx.params,
-                                          title="Attended appointments by mode", by="mode"),
-                       key="practice_mix_mode")
+    st.plotly_chart(figures.mix_figure(tables["mix_role"], ctx.params,
+                                       title="Attended appointments by role", by="role"),
+                    key="practice_mix_role")
+    st.plotly_chart(figures.mix_figure(tables["mix_mode"], ctx.params,
+                                       title="Attended appointments by mode", by="mode"),
+                    key="practice_mix_mode")
     st.plotly_chart(figures.gp_share_figure(tables["gp_share"], ctx.params,
                                             title="Share of attended appointments with a GP"),
                     key="practice_gp_share")

@@ -20,18 +20,20 @@ from metrics.charts.style import (
 def interval_chart(df: pl.DataFrame, *, label_col: str, value_col: str, lci_col: str,
                    uci_col: str, n_col: str, title: str, subtitle: str | None = None,
                    percent: bool = True, n_label: str = "patients",
-                   sort: Literal["value", "label"] = "label", reference: float | None = None,
-                   reference_label: str = "Overall", highlight: str | None = None,
-                   x_title: str | None = None) -> go.Figure:
+                   sort: Literal["value", "label", "input"] = "label",
+                   reference: float | None = None, reference_label: str = "Overall",
+                   highlight: str | None = None, x_title: str | None = None) -> go.Figure:
     """Horizontal dots with error bars (Wilson or t intervals), one row per unit.
 
     Traces: "Estimate (95% CI)" for all units but the highlighted one, "Selected: name" for
     `highlight` (its own symbol), and a vertical reference line named `reference_label`.
     Units without a value are listed with no dot. Sorting by label by default: ranking by
-    value invites league-table reading of intervals that overlap.
+    value invites league-table reading of intervals that overlap; "input" keeps the rows'
+    own order (age bands, quintiles).
     """
     fmt = value_format(percent)
-    frame = df.sort(value_col if sort == "value" else label_col, nulls_last=True)
+    frame = (df if sort == "input"
+             else df.sort(value_col if sort == "value" else label_col, nulls_last=True))
     frame = frame.with_columns(pl.col(label_col).cast(pl.Utf8))
     chosen = (frame[label_col] == highlight).to_numpy() if highlight else np.zeros(
         frame.height, dtype=bool)

@@ -8,7 +8,6 @@ index definition and write the subtitle; the drawing itself is metrics.charts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 
 import plotly.graph_objects as go
@@ -27,7 +26,7 @@ from metrics.charts import (
 from metrics.methods import IndexDefinition, index
 from metrics.params import STAFF_GROUP_LABELS, Params
 from metrics.results import ROLE_GROUP_ORDER, Table
-from metrics.stats import SpcResult, funnel_means, funnel_proportions, xmr
+from metrics.stats import FunnelResult, SpcResult
 
 NO_DATA = "No data for this selection"
 
@@ -87,7 +86,7 @@ def _has_values(frame: pl.DataFrame, column: str) -> bool:
 def comparison_figure(table: Table, key: str, params: Params, *, title: str,
                       label_col: str = "label", highlight: str | None = None,
                       reference: float | None = None, reference_label: str = "Overall",
-                      n_summary: str | None = None) -> go.Figure:
+                      n_summary: str | None = None, sort: str = "label") -> go.Figure:
     """Units side by side with 95% intervals (Wilson for ratios, t for means).
 
     The subtitle's n is the units' total unless `n_summary` says otherwise (units that
@@ -101,7 +100,7 @@ def comparison_figure(table: Table, key: str, params: Params, *, title: str,
         uci_col=f"{d.key}_uci", n_col=n_column(d), title=title,
         subtitle=subtitle(d, params, n_summary or n_text(frame, d)), percent=d.percent,
         n_label=n_label(d), reference=reference, reference_label=reference_label,
-        highlight=highlight, x_title=f"{d.name} (95% interval)")
+        highlight=highlight, x_title=f"{d.name} (95% interval)", sort=sort)
 
 
 def trend_figure(table: Table, params: Params, *, title: str, series_col: str = "label"
@@ -120,26 +119,40 @@ def trend_figure(table: Table, params: Params, *, title: str, series_col: str = 
         y_title="SLICC")
 
 
-def spc_result(table: Table, target: float | None = None,
-               rebase_at: Sequence[date] = ()) -> SpcResult:
-    """XmR limits and special causes for a monthly SLICC table (metrics.stats.xmr)."""
-    frame = table.numeric().select("month", "slicc", "slicc_numerator", "slicc_denominator")
-    return xmr(frame, "month", "slicc", target=target, rebase_at=rebase_at)
-
-
-def spc_figure(table: Table, params: Params, *, title: str, target: float | None = None,
-               rebase_at: Sequence[date] = ()) -> go.Figure:
+def spc_figure(table: Table, params: Params, *, title: str, value_col: str = "slicc",
+               n_col: str = "slicc_denominator", n_label: str = "GP contacts",
+               period: str | None = None) -> go.Figure:
+    """XmR chart of a table made by `results.spc_table` (its SpcResult is drawn; the table
+    lists the same points with their limits and reasons)."""
     frame = table.numeric()
-    if not _has_values(frame, "slicc"):
+    result = table.result
+    if not isinstance(result, SpcResult) or not _has_values(frame, value_col):
         return empty_figure(title, NO_DATA)
-    d = index("slicc")
-    n = total_n(frame, "slicc_denominator")
-    result = spc_result(table, target, rebase_at)
+    d = index("upc" if value_col == "upc_mean" else "slicc")
+    if value_col == "slicc":  # monthly counts add up; rolling windows overlap and do not
+        n_text = f"n = {total_n(frame, n_col) or 0:,.0f} {n_label}"
+    else:
+        last = frame.filter(pl.col(value_col).is_not_null()).row(-1, named=True)
+        n_text = f"n = {last[n_col] or 0:,.0f} {n_label} in the 12 months to {last['month']:%b %Y}"
+    points = result.points.join(frame.select("month", n_col), on="month", how="left")
+    result = SpcResult(points, result.direction, result.variation, result.variation_side,
+                       result.assurance, result.target, result.latest_period)
     return spc_chart(
-        result, title=title, period_col="month", value_col="slicc", percent=True,
-        subtitle=subtitle(d, params, f"n = {n:,.0f} GP contacts" if n is not None else None,
-                          period=f"each month, {window_text(params)}"),
-        y_title="SLICC", n_col="slicc_denominator", n_label="GP contacts")
+        result, title=title, period_col="month", value_col=value_col, percent=d.percent,
+        subtitle=subtitle(d, params, n_text,
+                          period=period or f"each month, {window_text(params)}"),
+        y_title=d.name, n_col=n_col, n_label=n_label)
+
+
+def spc_icons(table: Table) -> list[tuple[str, str]]:
+    """The SPC icons as (kind, text): 'variation' always, 'assurance' when a target is set."""
+    result = table.result
+    if not isinstance(result, SpcResult) or result.variation is None:
+        return []
+    icons = [(result.variation, f"Variation: {result.variation_text}")]
+    if result.assurance is not None:
+        icons.append((result.assurance, f"Assurance: {result.assurance_text}"))
+    return icons
 
 
 def decile_figure(table: Table, params: Params, *, title: str, unit_name: str) -> go.Figure:
@@ -160,22 +173,14 @@ def decile_figure(table: Table, params: Params, *, title: str, unit_name: str) -
 
 
 def funnel_figure(table: Table, key: str, params: Params, *, title: str,
-                  label_col: str = "practice_code", selected: str | None = None,
-                  overdispersion: bool = True) -> go.Figure:
-    """Funnel plot: target = the overall value; 95% and 99.8% limits."""
+                  label_col: str = "practice_code", selected: str | None = None) -> go.Figure:
+    """Funnel plot of a table made by `results.funnel_table`: target = the overall value;
+    95% and 99.8% limits (adjusted or not, as the table was computed)."""
     d = index(key)
-    frame = table.numeric()
-    n_col = n_column(d)
-    usable = (frame.filter(pl.col(d.value_col).is_not_null() & (pl.col(n_col) > 0))
-              if _has_values(frame, d.value_col) else frame.clear())
-    if usable.height < 2:
+    result = table.result
+    if not isinstance(result, FunnelResult):
         return empty_figure(title, "Too few units with data for a funnel plot")
-    if d.kind == "ratio":
-        result = funnel_proportions(usable, f"{d.key}_numerator", n_col,
-                                    overdispersion=overdispersion)
-    else:
-        result = funnel_means(usable, d.value_col, f"{d.key}_sd", n_col, bounds=(0.0, 1.0),
-                              overdispersion=overdispersion)
+    usable = result.units.filter(pl.col("value").is_not_null())
     return funnel_chart(
         result, label_col=label_col, title=title,
         subtitle=subtitle(d, params, n_text(usable, d)), selected=selected,

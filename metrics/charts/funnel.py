@@ -98,8 +98,9 @@ def funnel_chart(result: FunnelResult, *, label_col: str, title: str,
     adjusted = ("limits widened for over-dispersion" if result.adjusted and result.tau2 > 0
                 else "unadjusted limits")
     note = f"{adjusted} (phi = {result.phi:.2f}, tau² = {result.tau2:.2g})"
-    fig.add_annotation(text=note, showarrow=False, xref="paper", yref="paper", x=1, y=1.02,
-                       xanchor="right", yanchor="bottom", font={"size": 12}, name="dispersion")
+    fig.add_annotation(text=note, showarrow=False, xref="paper", yref="paper", x=0.995,
+                       y=0.01, xanchor="right", yanchor="bottom", font={"size": 12},
+                       bgcolor="white", name="dispersion")  # inside, bottom right
     x_title = x_title or precision_label[:1].upper() + precision_label[1:]
     return apply_layout(fig, title, subtitle, x_title=x_title, y_title=y_title,
                         percent_y=percent)

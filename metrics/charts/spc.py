@@ -88,8 +88,8 @@ def _icons(fig: go.Figure, result: SpcResult) -> None:
     if result.assurance is not None:
         texts.append(("assurance", f"Assurance: {result.assurance_text}",
                       OKABE_ITO["black"]))
-    for i, (name, text, col) in enumerate(texts):
+    for i, (name, text, col) in enumerate(texts):  # inside the plot's top-right corner
         fig.add_annotation(text=text, name=name, showarrow=False, xref="paper", yref="paper",
-                           x=1, y=1.02 + 0.07 * i, xanchor="right", yanchor="bottom",
+                           x=0.995, y=0.99 - 0.08 * i, xanchor="right", yanchor="top",
                            font={"size": 12, "color": col}, bordercolor=col, borderwidth=1,
                            borderpad=3, bgcolor="white")
