@@ -18,7 +18,7 @@ from typing import NoReturn
 import duckdb
 import polars as pl
 
-from metrics import engine
+from metrics import cli_gpad, engine
 from metrics.params import Params, ParamsError
 from metrics.sample import SampleConfig
 from metrics.schema import DEFAULT_MODES, MODES, STAFF_GROUPS
@@ -191,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--include-gp-lists", action="store_true",
                    help="also export per-GP list figures (named staff: internal use only)")
     add_param_arguments(e)
+    cli_gpad.add_parser(sub)
     return parser
 
 
@@ -257,6 +258,10 @@ def cmd_ingest(args: argparse.Namespace, progress) -> int:
 
         args.rejects.write_bytes(csv_bytes(result.rejects))
         print(f"rejected rows written to {args.rejects}")
+    if result.tables["appointments"].is_empty():
+        rejected = result.report.counts["appointments"].rejected
+        raise UsageError(f"no appointment could be loaded ({rejected:,} rejected: see the reasons "
+                         "with --rejects FILE); the database is unchanged")
 
     def after_load(con: duckdb.DuckDBPyConnection) -> None:
         recorded = read_meta(con).get("modes_recorded", "true") == "true"
@@ -354,7 +359,7 @@ def cmd_export(args: argparse.Namespace, progress) -> int:
 
 
 COMMANDS = {"sample": cmd_sample, "ingest": cmd_ingest, "compute": cmd_compute,
-            "export": cmd_export}
+            "export": cmd_export, "ingest-gpad": cli_gpad.cmd_ingest_gpad}
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
