@@ -75,6 +75,9 @@ def ensure_default_store(path: Path | None = None, *, config: SampleConfig = DEF
         return False
     result = sample_result(config, _scaled(progress, 0.0, 0.3))
     rebuild(result, path, progress=_scaled(progress, 0.3, 0.7))
+    from metrics.gpad import load_sample  # national context: the shipped GPAD sample files
+
+    load_sample(path)
     return True
 
 

@@ -41,6 +41,11 @@ MODES_RECORDED_SQL = "SELECT count(*) FROM appointments WHERE mode <> 'unknown'"
 EXTRA_TABLES = {t: f"{t}_extra" for t in TABLES}
 
 
+# Tables another loader adds to a built store (metrics.gpad: national GPAD context): a rebuild
+# from an extract carries them over from the store it replaces.
+CARRIED_TABLES = ("gpad_appointments", "gpad_sources")
+
+
 class StoreError(RuntimeError):
     """The database cannot be written or opened (one plain-English line)."""
 
@@ -167,6 +172,19 @@ def _append_previous(con: duckdb.DuckDBPyConnection, previous: Path, report: Ing
         con.execute("DETACH previous")
 
 
+def _carry_over(con: duckdb.DuckDBPyConnection, previous: Path) -> None:
+    """Copy CARRIED_TABLES from the store being replaced into the new one."""
+    here = con.execute("SELECT current_database()").fetchone()[0]
+    con.execute("ATTACH ? AS carried (READ_ONLY)", [str(previous)])
+    try:
+        old, new = _existing_tables(con, "carried"), _existing_tables(con, here)
+        for table in CARRIED_TABLES:
+            if table in old and table not in new:
+                con.execute(f"CREATE TABLE {table} AS SELECT * FROM carried.{table}")
+    finally:
+        con.execute("DETACH carried")
+
+
 def _remove(path: Path) -> None:
     for p in (path, path.with_name(path.name + ".wal")):
         with contextlib.suppress(FileNotFoundError):
@@ -211,6 +229,8 @@ def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: boo
         load_into(con, result, report=not appending)
         if appending:
             _append_previous(con, db_path, report)
+        if db_path.exists() and db_path.stat().st_size:
+            _carry_over(con, db_path)
         step("writing database", 0.5)
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
         known_modes = con.execute(MODES_RECORDED_SQL).fetchone()[0]
