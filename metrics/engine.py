@@ -25,7 +25,8 @@ from metrics.schema import GP_ROLES, ROLES, TABLES
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 
 # Steps in dependency order; each is queries/<step>.sql, materialised as a table of that name.
-PIPELINE: tuple[str, ...] = (
+# The indices: every patient index, SLICC and OPR per month, and every roll-up.
+INDEX_STEPS: tuple[str, ...] = (
     "patient_practice",
     "contacts",
     "patient_clinician_counts",
@@ -44,11 +45,18 @@ PIPELINE: tuple[str, ...] = (
     "list_holder_opr",
     "group_keys",
     "group_named_gp_monthly",
-    "inferred_gp",
-    "group_inferred_gp_monthly",
     "group_indices",
     "appointment_mix",
 )
+# Monthly chart series over trailing 12-month windows (each month re-reads a year of contacts,
+# so they cost about as much as the indices together; benchmarks time them apart).
+SERIES_STEPS: tuple[str, ...] = (
+    "inferred_gp",
+    "group_inferred_gp_monthly",
+    "patient_rolling_upc",
+    "group_rolling_upc",
+)
+PIPELINE: tuple[str, ...] = INDEX_STEPS + SERIES_STEPS
 
 # CLI output name -> the query shaping it (issue #2 section 3).
 OUTPUTS: dict[str, str] = {
@@ -59,11 +67,12 @@ OUTPUTS: dict[str, str] = {
     "pcns": "out_pcns",
     "deprivation": "out_deprivation",
     "slicc_inferred_monthly": "out_slicc_inferred_monthly",
+    "rolling_upc": "out_rolling_upc",
 }
 
 # The tables a dashboard or store keeps from a run (patient-level rows are not among them).
 RESULT_TABLES: tuple[str, ...] = ("group_indices", "group_named_gp_monthly", "appointment_mix",
-                                  "group_inferred_gp_monthly")
+                                  "group_rolling_upc", "group_inferred_gp_monthly")
 
 Progress = Callable[[str, float], None]
 

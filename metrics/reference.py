@@ -233,3 +233,52 @@ def inferred_slicc_monthly(tables: dict[str, pl.DataFrame], params: Params
         row["slicc_inferred_denominator"] += gp is not None
         row["slicc_inferred_numerator"] += gp is not None and c.clinician_id == gp
     return {k: dict(v) for k, v in sums.items()}
+
+
+# ---- rolling UPC (the SPC series of the practice page) ---------------------------------------
+
+
+def rolling_upc(tables: dict[str, pl.DataFrame], params: Params
+                ) -> dict[tuple[str, str], dict[str, float | int]]:
+    """(practice, 'YYYY-MM') -> eligible_patients, upc_mean, upc_pooled_numerator and
+    _denominator over the 12 calendar months ending with each month of the window, and
+    history_months (months since the practice's first counted contact at most 12 months before
+    the window's first month; at most 12)."""
+    history_start = params.window_start.replace(day=1) - relativedelta(months=12)
+    contacts = counted_contacts(tables, params.with_(window_start=history_start),
+                                _staff_roles(params.staff_group))
+    first_month: dict[str, date] = {}
+    for c in contacts:
+        month = c.day.replace(day=1)
+        if c.day >= history_start:
+            first_month[c.practice_code] = min(first_month.get(c.practice_code, month), month)
+    out: dict[tuple[str, str], dict[str, float | int]] = {}
+    month = params.window_start.replace(day=1)
+    while month <= params.window_end:
+        start = month - relativedelta(months=11)
+        by_patient: dict[str, list[str]] = defaultdict(list)
+        practice_of: dict[str, str] = {}
+        for c in contacts:
+            if start <= c.day < month + relativedelta(months=1):
+                by_patient[c.patient_id].append(c.clinician_id)
+                practice_of[c.patient_id] = c.practice_code
+        sums: dict[str, list[float]] = defaultdict(list)
+        pooled: Counter = Counter()
+        for pid, seq in by_patient.items():
+            if len(seq) >= params.min_contacts:
+                code = practice_of[pid]
+                sums[code].append(upc(seq))
+                pooled[(code, "numerator")] += max(Counter(seq).values())
+                pooled[(code, "denominator")] += len(seq)
+        for code, values in sums.items():
+            first = first_month[code]
+            months_seen = (month.year - first.year) * 12 + month.month - first.month + 1
+            out[(code, f"{month:%Y-%m}")] = {
+                "eligible_patients": len(values),
+                "upc_mean": sum(values) / len(values),
+                "upc_pooled_numerator": pooled[(code, "numerator")],
+                "upc_pooled_denominator": pooled[(code, "denominator")],
+                "history_months": min(12, months_seen),
+            }
+        month += relativedelta(months=1)
+    return out
