@@ -247,7 +247,7 @@ def cmd_sample(args: argparse.Namespace, progress) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, progress) -> int:
-    from metrics.store import read_meta, write_store
+    from metrics.store import read_meta, summary_lines, write_store
 
     result = read_files(args, progress)
     for line in result.report.lines():
@@ -271,7 +271,8 @@ def cmd_ingest(args: argparse.Namespace, progress) -> int:
 
     path = write_store(result, args.db, append=args.append, after_load=after_load,
                        progress=progress)
-    print(f"database written: {path}")
+    for line in summary_lines(path):
+        print(line)
     return 0
 
 

@@ -295,6 +295,28 @@ def connect_read_only(db_path: Path = DEFAULT_DB) -> duckdb.DuckDBPyConnection:
     return con
 
 
+STORED_COUNTS_SQL = ("SELECT measure, value FROM ingest_report WHERE \"table\" = ? "
+                     "AND measure IN ('rows_read', 'loaded', 'merged_duplicates', 'rejected')")
+
+
+def summary_lines(db_path: Path) -> list[str]:
+    """What the database now holds, and (after appends) the counts over every ingest into it."""
+    con = connect_read_only(db_path)
+    try:
+        meta = read_meta(con)
+        lines = [f"database written: {db_path} ("
+                 + ", ".join(f"{int(meta.get(f'rows_{t}', 0)):,} {t}" for t in TABLES) + ")"]
+        if meta.get("appended") == "true":
+            got = dict(con.cursor().execute(STORED_COUNTS_SQL, ["appointments"]).fetchall())
+            lines.append(
+                f"appointments over every ingest into it: {got.get('rows_read', 0):,} rows read "
+                f"= {got.get('loaded', 0):,} loaded + {got.get('merged_duplicates', 0):,} "
+                f"merged duplicates + {got.get('rejected', 0):,} rejected")
+        return lines
+    finally:
+        con.close()
+
+
 def read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """The store's store_meta table as a dict."""
     try:
