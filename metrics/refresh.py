@@ -1,0 +1,348 @@
+"""Incremental refresh: a store that gains one month of appointments is brought up to date
+without recomputing the months it already had.
+
+Why: an ICB's store gains a month at a time, and most of a full rebuild redoes work whose
+answer cannot have changed: ranking every appointment into contacts (same-day collapse) and the
+per-patient, per-month rolling steps (the inferred GP's 12-month history, rolling 12-month UPC).
+A month's rows of those depend only on the contacts of the 12 months up to it, which the old
+and the new window both hold. So a refresh
+
+1. checks that nothing before the new month changed (row counts and checksums of the earlier
+   appointments, the patients and the practices, kept at the last build; no unregistered
+   patient moved practice; no practice's first month of data moved where it matters) and
+   otherwise refuses with `RefreshError` (`refresh_or_rebuild` then does a full build);
+2. computes the new month's contacts alone and appends them to the stored contacts;
+3. computes the month-partitioned steps (MONTHLY_STEPS) for the new window's first and last
+   months only and reuses the stored rows of every month between;
+4. reruns every other step (the 24-month window that the new month touches and the roll-ups)
+   from those tables, exactly as a full build would.
+
+Result tables equal a full rebuild (tests/test_refresh.py checks table by table). State kept in
+the store for the next refresh (patient-level, internal like the appointments themselves; never
+read by the dashboard): state_<step> for STATE_STEPS and state_fingerprint. Every statement
+that is more than a copy lives in queries/refresh_*.sql.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from dateutil.relativedelta import relativedelta
+
+from metrics import engine
+from metrics.params import Params
+from metrics.schema import column_names
+
+# Steps whose rows are keyed by month and depend only on the 12 months up to that month.
+MONTHLY_STEPS: tuple[str, ...] = ("inferred_gp", "patient_rolling_upc", "appointment_mix")
+# Steps computed from the merged tables rather than rerun over all appointments.
+MERGED_STEPS: tuple[str, ...] = ("patient_practice", "contacts")
+# Pipeline tables kept for the next refresh (appointment_mix is kept as a result table).
+STATE_STEPS: tuple[str, ...] = ("patient_practice", "contacts", "inferred_gp",
+                                "patient_rolling_upc")
+
+
+def state_steps() -> tuple[str, ...]:
+    """STATE_STEPS that the pipeline has (steps are added to engine.PIPELINE over time)."""
+    return tuple(s for s in STATE_STEPS if s in engine.PIPELINE)
+
+
+class RefreshError(RuntimeError):
+    """The store cannot be refreshed incrementally (message says why); rebuild it in full."""
+
+
+@dataclass
+class RefreshReport:
+    """What a refresh (or the full build it fell back to) did, and how long each part took."""
+
+    params: Params
+    incremental: bool
+    reason: str = ""  # why a full build was done instead
+    new_appointments: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+# ---- helpers --------------------------------------------------------------------------------
+
+
+def next_month_params(params: Params) -> Params:
+    """The window moved on by one calendar month (same length and options)."""
+    start = params.window_start + relativedelta(months=1)
+    end = (params.window_end.replace(day=1) + relativedelta(months=2)) - relativedelta(days=1)
+    return params.with_(window_start=start, window_end=end)
+
+
+def _month_params(params: Params) -> Params:
+    """The last calendar month of `params`' window, alone."""
+    return params.with_(window_start=params.window_end.replace(day=1))
+
+
+def _refresh_params(previous: Params, params: Params) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"previous_window_start": [previous.window_start],
+         "previous_window_end": [previous.window_end],
+         "window_start": [params.window_start],
+         "new_month_start": [params.window_end.replace(day=1)]},
+        schema={c: pl.Date for c in ("previous_window_start", "previous_window_end",
+                                     "window_start", "new_month_start")})
+
+
+def _months_frame(months: list[date]) -> pl.DataFrame:
+    return pl.DataFrame({"month_start": months}, schema={"month_start": pl.Date})
+
+
+@contextlib.contextmanager
+def _editing(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory connection with a copy of the store attached as `store`; the copy replaces
+    the store atomically on success (readers keep their open file, as metrics.store does)."""
+    db_path = Path(db_path)
+    if not db_path.is_file():
+        raise RefreshError(f"no database at {db_path}")
+    side = db_path.with_name(f"{db_path.name}.refresh-{os.getpid()}")
+    shutil.copyfile(db_path, side)
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH ? AS store", [str(side)])
+        yield con
+        con.execute("CHECKPOINT store")
+        con.execute("DETACH store")
+        con.close()
+        os.replace(side, db_path)
+    except BaseException:
+        con.close()
+        with contextlib.suppress(FileNotFoundError):
+            side.unlink()
+        raise
+
+
+def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop the in-memory table or view `name`, whichever it is (a step's input is a view of
+    the store in one phase and a table of the new month in another)."""
+    kinds = con.execute("SELECT 'VIEW' FROM duckdb_views() WHERE database_name = 'memory' "
+                        "AND view_name = ? UNION ALL SELECT 'TABLE' FROM duckdb_tables() "
+                        "WHERE database_name = 'memory' AND table_name = ?",
+                        [name, name]).fetchall()
+    for (kind,) in kinds:
+        con.execute(f"DROP {kind} {name}")
+
+
+def _view(con: duckdb.DuckDBPyConnection, name: str, store_table: str) -> None:
+    """`name` reads the attached store's table (names come from this module's whitelists)."""
+    _drop(con, name)
+    con.execute(f"CREATE VIEW {name} AS SELECT * FROM store.{store_table}")
+
+
+def _table(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
+    _drop(con, name)
+    con.execute(f"CREATE TABLE {name} AS {sql}")
+
+
+def _stored_params(con: duckdb.DuckDBPyConnection) -> Params:
+    values = dict(con.execute("SELECT key, value FROM store.result_params").fetchall())
+    return Params(window_start=date.fromisoformat(values["window_start"]),
+                  window_end=date.fromisoformat(values["window_end"]),
+                  min_contacts=int(values["min_contacts"]), staff_group=values["staff_group"],
+                  modes=tuple(values["modes"].split(",")),
+                  collapse_same_day=values["collapse_same_day"] == "True")
+
+
+def _register_params(backend: engine.DuckDBBackend, params: Params) -> None:
+    for name, frame in engine.parameter_frames(params).items():
+        backend.register(name, frame)
+
+
+def _run(backend: engine.DuckDBBackend, step: str, sql: str | None = None) -> None:
+    try:
+        backend.materialise(step, sql if sql is not None else engine.query_text(step))
+    except duckdb.Error as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise engine.EngineError(f"step {step} failed: {first}") from exc
+
+
+def _persist(con: duckdb.DuckDBPyConnection, params: Params) -> None:
+    """Result tables, their parameters and the state for the next refresh, into the store."""
+    for name in engine.RESULT_TABLES:
+        con.execute(f"CREATE OR REPLACE TABLE store.result_{name} AS SELECT * FROM {name}")
+    for name in state_steps():
+        con.execute(f"CREATE OR REPLACE TABLE store.state_{name} AS SELECT * FROM {name}")
+    con.execute("CREATE OR REPLACE TABLE store.result_params (key VARCHAR, value VARCHAR)")
+    con.executemany("INSERT INTO store.result_params VALUES (?, ?)",
+                    [(k, str(v)) for k, v in params.as_dict().items()])
+    con.execute("CREATE OR REPLACE TABLE store.state_fingerprint AS SELECT * FROM fingerprint")
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, backend: engine.DuckDBBackend,
+                 through: Params, params: Params) -> pl.DataFrame:
+    """Counts and checksums of the appointments up to `through`'s window end, the patients
+    and the practices (queries/refresh_fingerprint.sql)."""
+    backend.register("refresh_params", _refresh_params(through, params))
+    _run(backend, "fingerprint", engine.query_text("refresh_fingerprint"))
+    return backend.fetch("SELECT * FROM fingerprint ORDER BY source")
+
+
+def _open_store(con: duckdb.DuckDBPyConnection) -> engine.DuckDBBackend:
+    _view(con, "stored_appointments", "appointments")
+    for table in ("appointments", "patients", "practices"):
+        _view(con, table, table)
+    _view(con, "stored_patients", "patients")
+    _view(con, "stored_practices", "practices")
+    return engine.DuckDBBackend(con, temporary=False)
+
+
+# ---- entry points ---------------------------------------------------------------------------
+
+
+def full_build(db_path: Path, params: Params | None = None) -> RefreshReport:
+    """Compute every result for `params` (default: the last 24 complete months) and keep the
+    state a later `refresh` needs. Same results as engine.persist_results."""
+    started = time.perf_counter()
+    with _editing(Path(db_path)) as con:
+        backend = _open_store(con)
+        params = params or engine.default_params(backend)
+        engine.run_pipeline(backend, params)
+        _fingerprint(con, backend, params, params)
+        _persist(con, params)
+    return RefreshReport(params, incremental=False, reason="full build",
+                         seconds={"full build": time.perf_counter() - started})
+
+
+def append_appointments(db_path: Path, appointments: pl.DataFrame) -> int:
+    """Add canonical appointment rows (as ingest produces them) to the store, in place of a
+    later `ingest --append`; returns the number of rows added."""
+    with _editing(Path(db_path)) as con:
+        con.register("incoming_appointments", appointments.select(column_names("appointments")))
+        con.execute("INSERT INTO store.appointments BY NAME SELECT * FROM incoming_appointments")
+        con.unregister("incoming_appointments")
+    return appointments.height
+
+
+def refresh(db_path: Path) -> RefreshReport:
+    """Bring the store's results forward by one month, the month after the stored window, whose
+    appointments the store now holds. Raises RefreshError when that cannot be done exactly."""
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(label: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[label] = seconds.get(label, 0.0) + now - clock
+        clock = now
+
+    with _editing(Path(db_path)) as con:
+        lap("copy store")
+        missing = {f"state_{s}" for s in state_steps()} | {"state_fingerprint", "result_params",
+                                                         "result_appointment_mix"}
+        have = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'store'"
+        ).fetchall()}
+        if missing - have:
+            raise RefreshError("the store keeps no refresh state (it was not built by "
+                               "metrics.refresh.full_build): rebuild it in full")
+        backend = _open_store(con)
+        previous = _stored_params(con)
+        params = next_month_params(previous)
+        month = _month_params(params)
+        last = engine.latest_appointment_date(backend)
+        if last is None or last <= previous.window_end:
+            raise RefreshError(f"no appointments after {previous.window_end}: nothing to add")
+        if last > params.window_end:
+            raise RefreshError(f"appointments up to {last} reach beyond {params.window_end}: a "
+                               "refresh adds exactly one month")
+        stored = con.sql("SELECT * FROM store.state_fingerprint ORDER BY source").pl()
+        now = _fingerprint(con, backend, previous, params)
+        if not now.equals(stored):
+            raise RefreshError("appointments before the new month, patients or practices "
+                               "changed since the last build: rebuild in full")
+        lap("check")
+
+        # the new month alone: its contacts and its unregistered patients' practices
+        _register_params(backend, month)
+        _table(con, "appointments", engine.query_text("refresh_month_appointments"))
+        new_rows = con.execute("SELECT count(*) FROM appointments").fetchone()[0]
+        for step in MERGED_STEPS:
+            _run(backend, step)
+        for name in state_steps():
+            _view(con, f"state_{name}", f"state_{name}")
+        if con.execute("SELECT count(*) FROM (" + engine.query_text("refresh_moved_patients")
+                       + ")").fetchone()[0]:
+            raise RefreshError("a patient missing from the patients extract moved practice in "
+                               "the new month: rebuild in full")
+        _table(con, "month_contacts", "SELECT * FROM contacts")
+        lap("new month")
+
+        # the new window: merged inputs, month-partitioned steps for the boundary months only
+        _view(con, "appointments", "appointments")
+        _view(con, "result_appointment_mix", "result_appointment_mix")
+        _register_params(backend, params)
+        backend.register("refresh_params", _refresh_params(previous, params))
+        _run(backend, "patient_practice_merged", engine.query_text("refresh_patient_practice"))
+        _table(con, "patient_practice", "SELECT * FROM patient_practice_merged")
+        _run(backend, "contacts_merged", engine.query_text("refresh_contacts"))
+        _table(con, "contacts", "SELECT * FROM contacts_merged")
+        if con.execute("SELECT count(*) FROM (" + engine.query_text("refresh_history_moved")
+                       + ")").fetchone()[0]:
+            raise RefreshError("a practice's first month of data moved with the look-back: "
+                               "rebuild in full")
+        lap("merge contacts")
+        boundary = _months_frame([params.window_start.replace(day=1),
+                                  params.window_end.replace(day=1)])
+        full_months = engine.parameter_frames(params)["months"]
+        for step in engine.PIPELINE:
+            if step in MERGED_STEPS:
+                continue
+            if step in MONTHLY_STEPS:
+                backend.register("months", boundary)
+                _run(backend, step)
+                backend.register("months", full_months)
+                _run(backend, f"{step}_merged", engine.query_text(f"refresh_{step}"))
+                _table(con, step, f"SELECT * FROM {step}_merged")
+            else:
+                _run(backend, step)
+            lap(step)
+        _fingerprint(con, backend, params, params)  # what the next refresh checks
+        _persist(con, params)
+        lap("persist")
+    lap("swap store")
+    return RefreshReport(params, incremental=True, new_appointments=new_rows, seconds=seconds)
+
+
+def refresh_or_rebuild(db_path: Path) -> RefreshReport:
+    """`refresh`, or a full build of the window moved on by one month when it refuses."""
+    try:
+        return refresh(db_path)
+    except RefreshError as exc:
+        con = duckdb.connect()
+        try:
+            con.execute("ATTACH ? AS store (READ_ONLY)", [str(db_path)])
+            previous = _stored_params(con) if _has_results(con) else None
+        finally:
+            con.close()
+        params = next_month_params(previous) if previous else None
+        report = full_build(db_path, params)
+        report.reason = str(exc)
+        return report
+
+
+def _has_results(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables "
+                            "WHERE table_catalog = 'store' AND table_name = 'result_params'"
+                            ).fetchone()[0])
+
+
+def table_names() -> tuple[str, ...]:
+    """Every table a refresh writes into the store."""
+    return (*(f"result_{n}" for n in engine.RESULT_TABLES), "result_params",
+            *(f"state_{n}" for n in state_steps()), "state_fingerprint")
+
+
+__all__ = ["MONTHLY_STEPS", "RefreshError", "RefreshReport", "append_appointments",
+           "full_build", "next_month_params", "refresh", "refresh_or_rebuild", "table_names"]
