@@ -59,9 +59,11 @@ def filters(viewer: access.Viewer) -> common.Context:
         raise FileNotFoundError(f"no database at {db}")
     stored, months, directory = common.store_info(str(db), version)
     stored_end = stored.window_end.strftime("%Y-%m")
+    viewer = viewer.scoped(directory)  # a reviewer's PCNs/ICBs as practice codes
     codes = viewer.visible_practices(directory["practice_code"].to_list())
     names = dict(zip(directory["practice_code"], directory["practice_name"], strict=True))
-    pcns = dict(zip(directory["pcn_code"], directory["pcn_name"], strict=True))
+    pcns = {c: n for c, n in zip(directory["pcn_code"], directory["pcn_name"], strict=True)
+            if viewer.pcn_in_scope(c)}
     accept_bare_codes({"practice": codes, "pcn": sorted(pcns)})
     with st.sidebar:
         st.header("Filters")
@@ -109,7 +111,7 @@ def filters(viewer: access.Viewer) -> common.Context:
 
 
 def main() -> None:
-    viewer = access.local_viewer()
+    viewer = access.session_viewer()  # sign-in screen or no-access message stop here
     st.session_state[common.VIEWER_KEY] = viewer
     st.session_state[common.CONTEXT_KEY] = None
     st.session_state[common.ERROR_KEY] = None
@@ -126,6 +128,7 @@ def main() -> None:
         st.Page("views/practice.py", title="My practice", icon=":material/home_health:"),
         st.Page("views/networks.py", title="Networks", icon=":material/hub:"),
         st.Page("views/deprivation.py", title="Deprivation", icon=":material/stacked_bar_chart:"),
+        st.Page("views/context.py", title="National context", icon=":material/public:"),
         st.Page("views/data.py", title="Data", icon=":material/upload_file:"),
         st.Page("views/export.py", title="Export", icon=":material/download:"),
         st.Page("views/methods.py", title="Methods", icon=":material/menu_book:"),

@@ -83,13 +83,15 @@ def page_tables(db: str, version: tuple[int, int], params: Params | None, page: 
     """Every table of one page for these filters (cached on filters, not the connection)."""
     src = source(db, version, params)
     if page == "overview":
-        return results.overview_tables(src, sel, viewer.shared_rule)
+        return viewer.restrict(results.overview_tables(src, sel, viewer.shared_rule))
     if page == "practice":
-        return results.practice_tables(src, sel, viewer, *options)
+        if not viewer.in_scope(sel.practice):  # never a practice outside a reviewer's scope
+            return {}
+        return viewer.restrict(results.practice_tables(src, sel, viewer, *options))
     if page == "networks":
-        return results.network_tables(src, sel, viewer.shared_rule, *options)
+        return viewer.restrict(results.network_tables(src, sel, viewer.shared_rule, *options))
     if page == "deprivation":
-        return results.deprivation_tables(src, sel, viewer.shared_rule)
+        return viewer.restrict(results.deprivation_tables(src, sel, viewer.shared_rule))
     raise ValueError(f"unknown page {page!r}")
 
 
