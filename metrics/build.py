@@ -34,19 +34,28 @@ def db_path() -> Path:
     return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
 
 
-def sample_result(config: SampleConfig = DEFAULT_SAMPLE, progress: Progress | None = None
-                  ) -> IngestResult:
-    """The synthetic extract as if it had been ingested (nothing rejected)."""
-    tables = generate(config, progress)
-    report = IngestReport(preset="synthetic sample")
+def result_from_tables(tables: dict[str, pl.DataFrame], preset: str,
+                       note: str | None = None) -> IngestResult:
+    """Canonical frames made in code (the sample, a test's extract) as if ingested: every row
+    loaded, nothing rejected."""
+    report = IngestReport(preset=preset)
     for table, frame in tables.items():
         counts = report.counts[table]
         counts.rows_read = counts.loaded = frame.height
         counts.files = 1
-    report.notes.append(f"synthetic sample: seed {config.seed}, {config.practices} practices, "
-                        f"{config.months} months, scale {config.scale}")
+    if note:
+        report.notes.append(note)
     return IngestResult(tables=tables, extras={}, rejects=pl.DataFrame(schema=REJECT_SCHEMA),
                         report=report)
+
+
+def sample_result(config: SampleConfig = DEFAULT_SAMPLE, progress: Progress | None = None
+                  ) -> IngestResult:
+    """The synthetic extract as if it had been ingested (nothing rejected)."""
+    return result_from_tables(
+        generate(config, progress), "synthetic sample",
+        f"synthetic sample: seed {config.seed}, {config.practices} practices, "
+        f"{config.months} months, scale {config.scale}")
 
 
 def persist_default_results(progress: Progress | None = None

@@ -279,6 +279,10 @@ def disclose(df: pl.DataFrame, rule: DisclosureRule, *keys: str) -> pl.DataFrame
     out = disclosure.apply(df, rule)
     if rule.name == "none":
         return out
+    # a share's own counts are named plainly (numerator, denominator): control them too
+    plain = [c for c in ("numerator", "denominator") if c in df.columns]
+    if plain:
+        out = out.with_columns(disclosure.controlled_count(c, rule) for c in plain)
     hide = []
     for key in keys:
         d = index(key)
@@ -325,12 +329,6 @@ def available_months(source: ResultSource) -> list:
     sql = ("SELECT DISTINCT CAST(date_trunc('month', appointment_date) AS DATE) AS month "
            "FROM appointments ORDER BY month")
     return source.query(sql)["month"].to_list()
-
-
-def index_name(key: str) -> str:
-    from metrics.methods import index
-
-    return index(key).name
 
 
 def _label_quintile(col: str) -> pl.Expr:
@@ -798,10 +796,10 @@ def funnel_units(source: ResultSource, key: str, rule: DisclosureRule, *, unit: 
                                                 "practice_imd_quintile"),
                                  on="practice_code", how="left", maintain_order="left")
     plural = "PCNs" if unit == "pcn" else "Practices"
-    where = ("all in the data" if scope == "all" or code is None
+    where = ("in the data" if scope == "all" or code is None
              else f"in {scope.upper()} {code}")
     return Table(f"{unit}s_in_{scope}{'_' + code if code and scope != 'all' else ''}_{key}",
-                 f"{plural} {where}: {index_name(key)}", frame,
+                 f"{plural} {where}", frame,
                  f"{unit} level, {plural.lower()} {where}", rule)
 
 
@@ -830,7 +828,7 @@ def funnel_table(units: Table, key: str, *, overdispersion: bool = True,
     n_col = d.denominator_col
     usable = frame.filter(pl.col(d.value_col).is_not_null() & (pl.col(n_col) > 0))
     if usable.height < 2:
-        return Table(f"{units.key}_funnel", f"Funnel plot, {units.title}", units.frame,
+        return Table(f"{units.key}_funnel", f"{d.name} funnel plot: {units.title}", units.frame,
                      units.scope,
                      units.rule, own_rows=units.own_rows)
     if d.kind == "ratio":
@@ -845,8 +843,9 @@ def funnel_table(units: Table, key: str, *, overdispersion: bool = True,
         *[pl.col(c).alias(f"{d.key}_{c}") for c in FUNNEL_LIMITS],
         pl.col("flag95").alias("outside_95"), pl.col("flag998").alias("outside_99_8"))
     shown = units.frame.join(stats, on=label_col, how="left", maintain_order="left")
-    limits = "widened for over-dispersion" if overdispersion else "unadjusted"
-    return Table(f"{units.key}_funnel", f"Funnel plot, {units.title} ({limits} limits)", shown,
+    limits = "limits widened for over-dispersion" if overdispersion else "unadjusted limits"
+    what = units.title[:1].lower() + units.title[1:]
+    return Table(f"{units.key}_funnel", f"{d.name} funnel plot: {what} ({limits})", shown,
                  units.scope, units.rule, own_rows=units.own_rows, result=result)
 
 

@@ -86,7 +86,7 @@ def main() -> None:
     if "pcn_practices" in tables:
         inner = tables["pcn_practices"]
         st.plotly_chart(figures.comparison_figure(
-            inner, d.key, ctx.params, title=inner.title,
+            inner, d.key, ctx.params, title=f"{d.name}: {inner.title}",
             highlight=label_of(inner, "practice_code", ctx.sel.practice)),
             key="networks_pcn_practices")
         common.show_table(inner, ctx)
