@@ -384,3 +384,27 @@ def level_label(level: str, code: str | None) -> str:
     """`Practice A81001`, `PCN U12345`, `Sub-ICB 00L`, `England`."""
     name = LEVEL_LABELS.get(level, level)
     return name if level == "england" or not code else f"{name} {code}"
+
+
+def unit_labels(ctx: Context) -> dict[str, str]:
+    """Level -> the label shown for it, for the levels this context has."""
+    codes = {"practice": ctx.practice, "pcn": ctx.pcn, "sub_icb": ctx.sub_icb,
+             "england": None}
+    present = set(ctx.frame["level"].to_list())
+    return {lv: level_label(lv, code) for lv, code in codes.items() if lv in present}
+
+
+def context_table(ctx: Context):  # noqa: ANN201 (metrics.results.Table; imported lazily)
+    """The figures behind the page, as a downloadable table: published counts, no control."""
+    from metrics.disclosure import NO_CONTROL
+    from metrics.results import Table
+
+    labels = unit_labels(ctx)
+    frame = ctx.frame.select(
+        pl.col("level").replace_strict(labels, default=pl.col("level")).alias("unit"),
+        "month", "measure", "category", "appointments", "total", "share", "practices")
+    files = ", ".join(ctx.sources["file"].to_list())
+    return Table(f"gpad_context_{ctx.practice}", "National context: GPAD published figures",
+                 frame, f"NHS England GPAD published figures (files: {files}); shares of all "
+                 "appointments of each level and month", NO_CONTROL,
+                 own_rows="published by NHS England at practice level: shown as published")
