@@ -262,6 +262,7 @@ def session_viewer() -> Viewer:
         st.caption(f"Signed in as {plain(str(who))}")
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
             st.logout()
+            st.stop()  # nothing more for this run: the browser is sent to the sign-out page
     try:
         path = policy_path(st.secrets)
         if path is None:

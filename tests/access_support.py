@@ -10,6 +10,7 @@ Riverside (OWN), 9 patients with 4 weekly GP contacts each in January 2024:
   named GP: p1-p7 GA, p8-p9 GB -> two named-GP lists (7 and 2 patients); SLICC 24 of 36.
 Hillside (NEIGHBOUR, same PCN and ICB): 3 patients; Far Away (FAR, other PCN and ICB): 2.
 A cancelled booking on 31 January makes January the last complete month of the data.
+One rejected row whose raw value names a patient: only data administrators may see it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ OWN_PCN, FAR_PCN = "U00001", "U00002"
 OWN_ICB, FAR_ICB = "QAA", "QBB"
 OWN_SEQUENCES = ("AAAA", "AAAB", "AABB", "ABAB", "AAAC", "ABCD", "AAAA", "BBBB", "AABC")
 OWN_MEAN_UPC = 6.25 / 9
+REJECTED_RAW_VALUE = "patient 943 476 5919 seen 31/02/2024"  # one rejected row, patient-level
 PRACTICES = [
     {"practice_code": OWN, "practice_name": "Riverside Surgery", "pcn_code": OWN_PCN,
      "pcn_name": "Riverside PCN", "icb_code": OWN_ICB, "list_size": 12, "imd_decile": 2},
@@ -74,8 +76,10 @@ def ingest_result(frames: dict[str, pl.DataFrame]) -> IngestResult:
     for table, frame in frames.items():
         report.counts[table].rows_read = report.counts[table].loaded = frame.height
         report.counts[table].files = 1
-    return IngestResult(tables=frames, extras={}, rejects=pl.DataFrame(schema=REJECT_SCHEMA),
-                        report=report)
+    rejects = pl.DataFrame([{"table": "appointments", "file": "appointments.csv", "line": 7,
+                             "column": "appointment_date", "reason": "not a date",
+                             "raw_value": REJECTED_RAW_VALUE}], schema=REJECT_SCHEMA)
+    return IngestResult(tables=frames, extras={}, rejects=rejects, report=report)
 
 
 def build_db(path: Path, extra_own_patients: int = 0) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from metrics import build, results
+from metrics import build, results, uploads
 from metrics.ingest import ExtractFiles, IngestError, PracticeInfo, available_presets, read_raw
 from metrics.mapping import FIELDS, MappingError, required_fields
 from views import common
@@ -51,7 +51,8 @@ def show_current(db: Path) -> None:
     if report.height:
         with st.expander("Last ingest report"):
             st.dataframe(report, hide_index=True)
-    if rejects.height:
+    viewer = st.session_state.get(common.VIEWER_KEY)
+    if rejects.height and viewer is not None and viewer.can_upload:  # raw values may name patients
         with st.expander(f"Rejected rows of the last ingest (first {rejects.height:,})"):
             st.dataframe(rejects, hide_index=True)
 
@@ -120,6 +121,10 @@ def upload_section(db: Path) -> None:
                          key="append")
     if not appointments:
         st.caption("Waiting for an appointments file.")
+        return
+    too_big = uploads.size_problem([*appointments, patients, practices, usual_gp])
+    if too_big:  # Streamlit checks each file; this checks one load as a whole
+        st.error(too_big, icon=":material/error:")
         return
     folder = Path(st.session_state.setdefault("upload_dir", tempfile.mkdtemp(prefix="upload-")))
     appt_paths = save_uploads(appointments, folder, "appointments")
