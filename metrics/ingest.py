@@ -33,6 +33,7 @@ import duckdb
 import polars as pl
 
 from metrics import dates
+from metrics.engine import query_text
 from metrics.mapping import (
     FIELDS,
     Mapping,
@@ -894,7 +895,7 @@ def _derive_ids(frame: pl.DataFrame) -> pl.Series:
     con = duckdb.connect()
     try:
         con.register("keyed", keyed.select("i", "k"))
-        digest = con.sql("SELECT i, substr(md5(k), 1, 16) AS h FROM keyed ORDER BY i").pl()
+        digest = con.sql(query_text("ingest_derived_ids")).pl()
     finally:
         con.close()
     return (digest["h"] + "-" + keyed["occ"].cast(pl.Utf8)).alias("appointment_id")
@@ -1081,19 +1082,6 @@ def _count(report: IngestReport, table: str, rows_read: int, built: Built) -> No
         report.unknown_values[key] = report.unknown_values.get(key, 0) + n
 
 
-PATIENTS_FROM_APPOINTMENTS = """
-SELECT patient_id,
-       arg_max(practice_code, k) AS practice_code,
-       arg_max(usual_gp_id, k) FILTER (WHERE usual_gp_id IS NOT NULL) AS usual_gp_id,
-       CAST(NULL AS INTEGER) AS imd_decile,
-       arg_max(age, k) FILTER (WHERE age IS NOT NULL) AS age,
-       arg_max(sex, k) FILTER (WHERE sex IS NOT NULL) AS sex
-FROM visits
-GROUP BY patient_id
-ORDER BY patient_id
-"""
-
-
 def _visit_order(appts: pl.DataFrame) -> pl.Expr:
     """One Int64 that orders visits by date, time (missing first) and position read: days x
     86,401 time slots x 2^31 rows stays below 2^63 for dates to 2100."""
@@ -1111,13 +1099,15 @@ def _patients_from_appointments(appts: pl.DataFrame) -> pl.DataFrame:
     visits = appts.select(
         c("patient_id"), c("practice_code"), _visit_order(appts).alias("k"),
         c("__usual_gp").alias("usual_gp_id"), age.alias("age"), sex.alias("sex"))
-    con = duckdb.connect()
-    try:
-        con.register("visits", visits)
-        latest = con.sql(PATIENTS_FROM_APPOINTMENTS).pl()
-    finally:
-        con.close()
-    return latest.select(
+    def latest(name: str) -> pl.Expr:
+        return c(name).sort_by("k").drop_nulls().last().alias(name)
+
+    latest_known = (visits.group_by("patient_id")
+                    .agg(c("practice_code").sort_by("k").last(), latest("usual_gp_id"),
+                         latest("age"), latest("sex"))
+                    .with_columns(pl.lit(None, dtype=pl.Int32).alias("imd_decile"))
+                    .sort("patient_id"))
+    return latest_known.select(
         c("patient_id"), c("practice_code"), c("usual_gp_id"),
         c("imd_decile").cast(pl.Int32), age_band(c("age")).alias("age_band"), c("sex"))
 

@@ -4,6 +4,7 @@ indices worked by hand."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from pathlib import Path
 
@@ -108,6 +109,17 @@ def test_systmone_ids_are_deterministic_whatever_the_file_order(systmone: Extrac
     assert once["appointment_id"].to_list() == again["appointment_id"].to_list()
     assert sorted(once["appointment_id"]) == sorted(reverse["appointment_id"])
     assert once["appointment_id"].n_unique() == 9
+
+
+def test_systmone_ids_are_md5_of_the_visit_and_its_occurrence(systmone: ExtractFiles) -> None:
+    # stable across versions and machines, so appended stores months apart still merge
+    appts = ingest(systmone, preset="systmone", practice=RIVERSIDE).tables["appointments"]
+    key = "\x1f".join(["A81001", "1234567890", "Dr Brown", "2024-01-10", ""])
+    expected = hashlib.md5(key.encode()).hexdigest()[:16] + "-1"
+    first = appts.filter(pl.col("appointment_date") == date(2024, 1, 10))
+    assert first["appointment_id"].to_list() == [expected]
+    same_day = appts.filter(pl.col("appointment_date") == date(2024, 3, 3))
+    assert sorted(i[-2:] for i in same_day["appointment_id"]) == ["-1", "-2"]
 
 
 def test_systmone_to_indices_worked_by_hand(systmone: ExtractFiles) -> None:
