@@ -17,6 +17,7 @@ from metrics.engine import compute_tables
 from metrics.ingest import ExtractFiles, IngestError, PracticeInfo
 from metrics.params import Params
 from metrics.schema import DEFAULT_MODES
+from metrics.store import connect_read_only, read_meta
 from tests.extract_files import counts, csv_text, ingest, table_counts, write
 
 YEAR_2024 = Params(date(2024, 1, 1), date(2024, 12, 31))
@@ -165,6 +166,31 @@ def test_systmone_through_the_cli_counts_unknown_mode_by_itself(
     practice = pl.read_csv(out / "practices.csv").row(0, named=True)
     assert (practice["contacts"], practice["slicc_numerator"], practice["slicc_denominator"]
             ) == (8, 5, 7)
+
+
+def test_systmone_modes_given_by_the_user_win(systmone: ExtractFiles, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    argv = ["--quiet", "compute", "--preset", "systmone",
+            "--appointments", *map(str, systmone.appointments), "--practice-code", "A81001",
+            "--practice-name", "Riverside Surgery", "--out", str(out),
+            "--start", "2024-01-01", "--end", "2024-12-31", "--modes", "face_to_face"]
+    assert main(argv) == 0
+    assert pl.read_csv(out / "practices.csv")["contacts"].to_list() == [0]
+
+
+def test_systmone_store_results_count_unknown_mode(systmone: ExtractFiles, tmp_path: Path
+                                                   ) -> None:
+    db = tmp_path / "c.duckdb"
+    assert main(["--quiet", "ingest", "--preset", "systmone", "--appointments",
+                 *map(str, systmone.appointments), "--practice-code", "A81001",
+                 "--practice-name", "Riverside Surgery", "--db", str(db)]) == 0
+    con = connect_read_only(db)
+    try:
+        params = dict(con.sql("SELECT key, value FROM result_params").fetchall())
+        assert read_meta(con)["modes_recorded"] == "false"
+    finally:
+        con.close()
+    assert params["modes"].split(",") == [*DEFAULT_MODES, "unknown"]
 
 
 def test_systmone_chunks_ingested_one_by_one_never_double_count(
