@@ -44,6 +44,8 @@ RATIOS = {  # ratio -> (numerator, denominator)
     "opr": ("opr_numerator", "opr_denominator"),
     "upc_pooled": ("upc_pooled_numerator", "upc_pooled_denominator"),
     "share": ("numerator", "denominator"),
+    "slicc_inferred": ("slicc_inferred_numerator", "slicc_inferred_denominator"),
+    "inferred_gp_coverage": ("slicc_inferred_denominator", "gp_contacts"),
 }
 MEAN_SUFFIXES = ("_mean", "_sd", "_lci", "_uci")
 MEAN_N = "eligible_patients"

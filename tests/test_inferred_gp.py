@@ -248,3 +248,79 @@ def test_inferred_slicc_equals_the_reference(compute, case) -> None:
         denominator = row["slicc_inferred_denominator"]
         assert row["slicc_inferred"] == (pytest.approx(row["slicc_inferred_numerator"]
                                                        / denominator) if denominator else None)
+
+
+# ---- what the practice page shows -----------------------------------------------------------
+
+
+def practice_source(tables: dict[str, pl.DataFrame], params: Params):  # noqa: ANN201
+    from metrics.results import ResultSource
+
+    con = duckdb.connect()
+    backend = engine.DuckDBBackend(con, temporary=False)
+    engine.register_tables(backend, tables)
+    engine.run_pipeline(backend, params)
+    return ResultSource(con, params, "")
+
+
+# March 2024: p1..p9 each saw A in January and February (inferred A) and see A in March;
+# p1 also sees B in March: 9 of 10 GP contacts with the inferred GP.
+NINE = [r for i in range(1, 10) for r in (
+    appt(f"p{i}", date(2024, 1, 10), "A"), appt(f"p{i}", date(2024, 2, 10), "A"),
+    appt(f"p{i}", date(2024, 3, 5), "A"))] + [appt("p1", date(2024, 3, 12), "B")]
+
+
+def test_the_practice_table_in_its_own_view_is_exact() -> None:
+    from metrics import inferred
+    from metrics.access import local_viewer
+
+    source = practice_source(extract(NINE), MARCH_2024)
+    table = inferred.practice_monthly(source, PRACTICE, local_viewer())
+    row = table.frame.to_dicts()[0]
+    assert (row["slicc_inferred_numerator"], row["slicc_inferred_denominator"],
+            row["gp_contacts"]) == (9, 10, 10)
+    assert row["slicc_inferred"] == pytest.approx(0.9)
+    assert row["inferred_gp_coverage"] == 1.0
+    assert row["slicc_inferred_lci"] == pytest.approx(0.5958, abs=1e-4)  # Wilson 9/10
+    assert "inferred variant" in table.title and "not SLICC" in table.scope
+    gps = inferred.gp_lists(source, PRACTICE, local_viewer())
+    assert gps.internal
+    assert gps.frame.select("inferred_gp", "slicc_inferred_numerator",
+                            "slicc_inferred_denominator").rows() == [("A", 9, 10)]
+
+
+def test_a_shared_view_controls_the_counts_and_shows_no_per_gp_table() -> None:
+    from metrics import inferred
+    from metrics.access import Viewer
+
+    source = practice_source(extract(NINE), MARCH_2024)
+    reviewer = Viewer(name="reviewer", role="reviewer", full_practices=frozenset())
+    row = inferred.practice_monthly(source, PRACTICE, reviewer).frame.to_dicts()[0]
+    # NHS rule: 9 -> 10, 10 -> 10, ratio from the rounded counts
+    assert (row["slicc_inferred_numerator"], row["slicc_inferred_denominator"],
+            row["slicc_inferred"]) == ("10", "10", "1.0")
+    assert inferred.gp_lists(source, PRACTICE, reviewer) is None
+
+
+def test_the_practice_page_ends_with_the_labelled_inferred_variant(tmp_path, monkeypatch
+                                                                   ) -> None:
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from metrics import build
+    from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
+
+    result = IngestResult(tables=extract(NINE), extras={},
+                          rejects=pl.DataFrame(schema=REJECT_SCHEMA),
+                          report=IngestReport(preset="test"))
+    monkeypatch.setenv(build.DB_ENV, str(build.rebuild(result, tmp_path / "s.duckdb")))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "dashboard.py"),
+                           default_timeout=60)
+    at.query_params["practice"] = PRACTICE
+    at.run()
+    at.switch_page("views/practice.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.subheader[-1].value == ("SLICC against the inferred regular GP "
+                                      "(inferred variant)")
+    assert any("reads high in the first months of the data" in w.value for w in at.warning)

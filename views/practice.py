@@ -10,7 +10,7 @@ import streamlit as st
 from metrics.charts import dashboard_figures as figures
 from metrics.methods import index
 from metrics.results import PracticeOptions, Table
-from views import common
+from views import common, inferred
 
 ICON_COLOURS = {"improvement": "blue", "concern": "orange", "common": "gray", "pass": "blue",
                 "fail": "orange", "inconsistent": "gray"}
@@ -236,6 +236,7 @@ def main() -> None:
     with st.expander("Appointment mix figures"):
         for name in ("mix_role", "mix_mode", "gp_share"):
             common.show_table(tables[name], ctx)
+    inferred.show_inferred_slicc(ctx)
 
 
 main()
