@@ -24,6 +24,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -456,8 +457,13 @@ def _check_zip(path: Path, max_bytes: int | None) -> None:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
+            xml_heads = [zf.open(i).read(4096) for i in infos[:XLSX_MAX_MEMBERS]
+                         if i.filename.endswith(".xml") and i.filename.startswith("xl/")]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
         raise _fail(path, "is a damaged zip/XLSX file") from None
+    if any(b"<!DOCTYPE" in head or b"<!ENTITY" in head for head in xml_heads):
+        raise _fail(path, "declares XML entities (Excel never does): refused as unsafe; save "
+                          "the sheet as CSV instead")
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names:
         raise _fail(path, "is a zip archive, not an Excel workbook: unzip it or save the sheet "

@@ -61,6 +61,25 @@ def zip_bomb_xlsx() -> bytes:
     return out_buffer.getvalue()
 
 
+def entity_bomb_xlsx() -> bytes:
+    """A real workbook whose sheet declares nested XML entities ("billion laughs": ten to the
+    ninth copies of a word once expanded)."""
+    good = xlsx_bytes([list(APPOINTMENT_HEADER), GOOD.split(",")])
+    src = zipfile.ZipFile(io.BytesIO(good))
+    entities = '<!ENTITY lol0 "lol">' + "".join(
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+    out_buffer = io.BytesIO()
+    with zipfile.ZipFile(out_buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = data.decode().split("?>", 1)[-1].replace("GP1", "&lol9;", 1)
+                data = (f'<?xml version="1.0" encoding="UTF-8"?>'
+                        f"<!DOCTYPE worksheet [{entities}]>{body}").encode()
+            out.writestr(info.filename, data)
+    return out_buffer.getvalue()
+
+
 def plain_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as z:
@@ -133,6 +152,8 @@ def corpus() -> dict[str, Case]:
         "NUL bytes in text": Case("nul.csv", lines(GOOD) + b"\x00" * 40 + lines(GOOD),
                                   error=r"is binary data"),
         "an XLSX zip bomb": Case("bomb.xlsx", zip_bomb_xlsx(), error=r"refused as unsafe"),
+        "an XLSX entity bomb": Case("laughs.xlsx", entity_bomb_xlsx(),
+                                    error=r"declares XML entities .*refused as unsafe"),
         "a damaged XLSX": Case("damaged.xlsx", xlsx_bytes([list(APPOINTMENT_HEADER)])[:300],
                                error=r"damaged zip/XLSX"),
         # values
