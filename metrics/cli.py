@@ -366,8 +366,7 @@ COMMANDS = {"sample": cmd_sample, "ingest": cmd_ingest, "compute": cmd_compute,
 def user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions whose message is meant for the user."""
     errors: list[type[BaseException]] = [UsageError, ParamsError, engine.EngineError,
-                                         FileNotFoundError, PermissionError, IsADirectoryError,
-                                         duckdb.Error]
+                                         OSError, duckdb.Error]
     for module, name in (("metrics.ingest", "IngestError"), ("metrics.store", "StoreError")):
         with contextlib.suppress(ImportError, AttributeError):
             errors.append(getattr(__import__(module, fromlist=[name]), name))
@@ -390,6 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         message = " ".join(str(exc).split()) or type(exc).__name__
+        if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+            message = f"{exc.filename}: {exc.strerror.lower()}"  # not "[Errno 17] ..."
         if not isinstance(exc, user_errors()):
             message = f"unexpected failure ({type(exc).__name__}: {message}); rerun with --debug"
         print(f"error: {message}", file=sys.stderr)

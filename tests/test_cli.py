@@ -304,6 +304,13 @@ def bad(tmp_path: Path) -> dict[str, list[str]]:
         "unknown preset": ["ingest", "--appointments", str(good), "--preset", "vision"],
         "half a practice": ["ingest", "--appointments", str(good), "--practice-code", "A81001"],
         "bad sample scale": ["sample", "--out", out, "--scale", "0"],
+        "out is a file": ["compute", "--appointments", str(good), "--out", str(good)],
+        "rejects is a folder": ["ingest", "--appointments", str(good), "--db",
+                                str(tmp_path / "c.duckdb"), "--rejects", str(tmp_path)],
+        "mapping is not TOML": ["ingest", "--appointments", str(good), "--mapping", str(good),
+                                "--db", str(tmp_path / "c.duckdb")],
+        "not a number": ["compute", "--appointments", str(good), "--out", out,
+                         "--min-contacts", "two"],
         "no command": [],
         "unknown command": ["frobnicate"],
     }
