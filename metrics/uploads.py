@@ -7,6 +7,7 @@ several appointment files each could still fill a shared server's memory and dis
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -25,7 +26,8 @@ class Upload(Protocol):
 
 
 def _mb(n: int) -> str:
-    return f"{n / MB:,.0f} MB" if n >= MB else f"{n / 1024:,.0f} KB"
+    """A size for a message, rounded up (so an oversized file never reads as the limit)."""
+    return f"{math.ceil(n * 10 / MB) / 10:,.1f} MB" if n >= MB else f"{n:,} bytes"
 
 
 def size_problem(files: Iterable[Upload | None]) -> str | None:

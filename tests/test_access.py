@@ -1,0 +1,433 @@
+"""Who sees what: the Viewer's decisions, then the whole dashboard (AppTest with `at.user`) for
+each role, a signed-in user with no entry, a signed-out visitor and the local mode.
+
+The database is tests/access_support.py's three practices: Riverside A81001 (SLICC 24 of 36,
+9 eligible patients, named-GP lists GA 7 and GB 2), Hillside A81002 in the same PCN (U00001)
+and ICB (QAA), Far Away B82001 in PCN U00002 and ICB QBB (SLICC 3 of 6). Under the NHS rule
+24/36 is shown as 25/35 = 71.4%, and every count of 1-7 as '*'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from metrics import access, uploads
+from metrics.access import NoAccess, Viewer, decide, local_viewer, viewer_from_grant
+from metrics.disclosure import NHS_RULE, NO_CONTROL
+from metrics.policy import Grant, parse_policy
+from tests.access_support import FAR, NEIGHBOUR, OWN, PRACTICES, REJECTED_RAW_VALUE, build_db
+
+ROOT = Path(__file__).resolve().parents[1]
+DIRECTORY = pl.DataFrame(PRACTICES).select("practice_code", "pcn_code", "icb_code")
+AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret",
+        "client_id": "client", "client_secret": "secret",
+        "server_metadata_url": "https://login.example/.well-known/openid-configuration"}
+POLICY = f"""
+[users."partner@riverside.nhs.uk"]
+role = "practice"
+practices = ["{OWN}"]
+
+[domains."riversidesurgery.nhs.uk"]
+role = "practice"
+practices = ["{OWN}"]
+per_gp = false
+
+[users."pcn.lead@nhs.net"]
+role = "reviewer"
+pcns = ["U00001"]
+
+[users."far.reviewer@icb.example.nhs.uk"]
+role = "reviewer"
+icbs = ["QBB"]
+
+[users."admin@icb.example.nhs.uk"]
+role = "admin"
+"""
+LABELS = {p["practice_code"]: f"{p['practice_code']} {p['practice_name']}" for p in PRACTICES}
+
+
+# ---- the Viewer's decisions ---------------------------------------------------------------
+
+
+def practice_viewer(per_gp: bool = True) -> Viewer:
+    return viewer_from_grant("Jane", Grant("practice", practices=frozenset({OWN}),
+                                           per_gp=per_gp))
+
+
+def reviewer(pcns: set[str] = frozenset(), icbs: set[str] = frozenset()) -> Viewer:
+    return viewer_from_grant("Rev", Grant("reviewer", pcns=frozenset(pcns),
+                                          icbs=frozenset(icbs))).scoped(DIRECTORY)
+
+
+def test_the_local_user_sees_everything_with_a_banner() -> None:
+    viewer = local_viewer()
+    assert viewer.rule_for(FAR) is NO_CONTROL and viewer.shows_gp_lists(FAR)
+    assert viewer.visible_practices([OWN, FAR]) == [OWN, FAR]
+    assert viewer.can_upload and viewer.banner == access.LOCAL_BANNER
+
+
+def test_a_practice_user_sees_only_their_practice_in_full() -> None:
+    viewer = practice_viewer()
+    assert viewer.rule_for(OWN) is NO_CONTROL and viewer.rule_for(NEIGHBOUR) is NHS_RULE
+    assert viewer.shows_gp_lists(OWN) and not viewer.shows_gp_lists(NEIGHBOUR)
+    assert viewer.visible_practices([OWN, NEIGHBOUR, FAR]) == [OWN]
+    assert viewer.in_scope(FAR)  # others appear, in aggregate views only
+    assert not viewer.can_upload
+    assert not practice_viewer(per_gp=False).shows_gp_lists(OWN)
+
+
+def test_a_pcn_reviewer_sees_the_practices_of_that_pcn_under_the_rule() -> None:
+    viewer = reviewer(pcns={"U00001"})
+    assert viewer.practices_in_scope == {OWN, NEIGHBOUR}
+    assert viewer.pcns_in_scope == {"U00001"}
+    assert viewer.visible_practices([OWN, NEIGHBOUR, FAR]) == [OWN, NEIGHBOUR]
+    assert viewer.rule_for(OWN) is NHS_RULE and not viewer.shows_gp_lists(OWN)
+    assert not viewer.can_upload
+
+
+def test_an_icb_reviewer_sees_the_practices_and_pcns_of_that_icb() -> None:
+    viewer = reviewer(icbs={"QBB"})
+    assert viewer.practices_in_scope == {FAR} and viewer.pcns_in_scope == {"U00002"}
+    assert not viewer.in_scope(OWN) and not viewer.pcn_in_scope("U00001")
+
+
+def test_an_unresolved_scope_shows_nothing() -> None:
+    unresolved = viewer_from_grant("Rev", Grant("reviewer", pcns=frozenset({"U00001"})))
+    assert unresolved.visible_practices([OWN, NEIGHBOUR]) == []
+    assert unresolved.restrict_frame(pl.DataFrame({"practice_code": [OWN]})).height == 0
+
+
+def test_restrict_removes_rows_outside_the_scope_and_says_so() -> None:
+    from metrics.results import Table
+
+    viewer = reviewer(pcns={"U00001"})
+    practices = Table("p", "Practices", pl.DataFrame({"practice_code": [OWN, NEIGHBOUR, FAR],
+                                                      "pcn_code": ["U00001", "U00001",
+                                                                   "U00002"]}),
+                      "practice level", NHS_RULE)
+    pcns = Table("n", "PCNs", pl.DataFrame({"pcn_code": ["U00001", "U00002"]}), "pcn level",
+                 NHS_RULE)
+    bands = Table("b", "Bands", pl.DataFrame({"practice_imd_quintile": ["1", "5"]}),
+                  "practice_imd_quintile level", NHS_RULE)
+    out = viewer.restrict({"p": practices, "n": pcns, "b": bands})
+    assert out["p"].frame["practice_code"].to_list() == [OWN, NEIGHBOUR]
+    assert out["n"].frame["pcn_code"].to_list() == ["U00001"]
+    assert out["p"].scope == "practice level; only practices of PCN U00001"
+    assert out["b"] is bands  # a benchmark over every practice is not a named practice
+    assert local_viewer().restrict({"p": practices})["p"] is practices
+
+
+def test_decide_looks_up_the_verified_address() -> None:
+    policy = parse_policy({"users": {"a@b.nhs.uk": {"role": "admin"}}})
+    admin = decide({"email": "A@B.nhs.uk", "name": "Ann Admin", "email_verified": True},
+                   policy)
+    assert isinstance(admin, Viewer) and admin.role == "admin" and admin.name == "Ann Admin"
+    assert admin.can_upload and admin.full_practices is None
+    for claims, says in (({"email": "c@b.nhs.uk"}, "no entry"),
+                         ({"name": "No Email"}, "did not give an email address"),
+                         ({"email": "a@b.nhs.uk", "email_verified": False}, "not verified"),
+                         ({"email": "a@b.nhs.uk", "email_verified": "false"}, "not verified")):
+        decision = decide(claims, policy)
+        assert isinstance(decision, NoAccess) and says in decision.message
+
+
+class FakeSecrets(dict):
+    def __init__(self, data: dict, found: bool = True) -> None:
+        super().__init__(data)
+        self.found = found
+
+    def load_if_toml_exists(self) -> bool:
+        return self.found
+
+
+def test_auth_mode_comes_from_the_secrets_and_a_broken_file_fails_closed(tmp_path: Path
+                                                                          ) -> None:
+    assert access.auth_configured(FakeSecrets({"auth": AUTH}))
+    assert not access.auth_configured(FakeSecrets({}, found=False), [str(tmp_path / "none")])
+    broken = tmp_path / "secrets.toml"
+    broken.write_text("[auth\n")
+    with pytest.raises(access.AccessConfigError, match="exists but cannot be read"):
+        access.auth_configured(FakeSecrets({}, found=False), [str(broken)])
+
+
+def test_the_policy_path_comes_from_the_environment_first(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    secrets = FakeSecrets({"access": {"policy_file": "from_secrets.toml"}})
+    monkeypatch.delenv(access.POLICY_ENV, raising=False)
+    assert access.policy_path(secrets) == "from_secrets.toml"
+    assert access.policy_path(FakeSecrets({})) is None
+    monkeypatch.setenv(access.POLICY_ENV, "from_env.toml")
+    assert access.policy_path(secrets) == "from_env.toml"
+
+
+def test_the_login_provider_is_named_or_the_only_one() -> None:
+    assert access.login_provider(FakeSecrets({"auth": AUTH})) is None  # the default provider
+    assert access.login_provider(FakeSecrets({"auth": {"cookie_secret": "x",
+                                                       "microsoft": {"client_id": "c"}}})
+                                 ) == "microsoft"
+    assert access.login_provider(FakeSecrets({"auth": AUTH, "access": {"provider": "nhs"}})
+                                 ) == "nhs"
+
+
+def test_upload_limits_per_file_and_per_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    class File:
+        def __init__(self, name: str, size: int) -> None:
+            self.name, self.size = name, size
+
+    monkeypatch.setattr(uploads, "MAX_FILE_BYTES", 3 * uploads.MB)
+    monkeypatch.setattr(uploads, "MAX_TOTAL_BYTES", 5 * uploads.MB)
+    assert uploads.size_problem([File("a.csv", 3 * uploads.MB), None]) is None
+    assert uploads.size_problem([File("a.csv", 3 * uploads.MB + 1)]) == (
+        "a.csv is 3.1 MB, more than the 3.0 MB allowed per file: split the extract (several "
+        "files can be loaded together).")
+    problem = uploads.size_problem([File("a.csv", 3 * uploads.MB), File("b.csv", 2 * uploads.MB),
+                                    File("p.csv", 1)])
+    assert problem is not None and problem.startswith(
+        "The 3 uploaded files add up to 5.1 MB, more than the 5.0 MB allowed in one load")
+
+
+# ---- the dashboard, signed in as each role --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_db(tmp_path_factory.mktemp("access") / "continuity.duckdb")
+
+
+@pytest.fixture
+def policy(tmp_path: Path) -> Path:
+    path = tmp_path / "access_policy.toml"
+    path.write_text(POLICY, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def environment(database: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("CONTINUITY_DB", str(database))
+    monkeypatch.delenv(access.POLICY_ENV, raising=False)
+    yield
+
+
+def dashboard(policy: Path | None, email: str | None = None, *, signed_in: bool = True,
+              practice: str | None = None, **claims: object) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    if policy is not None:
+        at.secrets["auth"] = AUTH
+        at.secrets["access"] = {"policy_file": str(policy)}
+        at.user = {"is_logged_in": signed_in, "email": email, "name": email, **claims}
+    if practice:
+        at.query_params["practice"] = practice
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def visit(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def sidebar_options(at: AppTest, label: str) -> list[str]:
+    return next(s.options for s in at.sidebar.selectbox if s.label == label)
+
+
+def tables(at: AppTest, *columns: str) -> list[pd.DataFrame]:
+    """The page's dataframes that have these columns, in page order."""
+    return [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
+
+
+def table(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The first dataframe on the page with these columns."""
+    found = tables(at, *columns)
+    assert found, f"no table with {columns}"
+    return found[0]
+
+
+def has_table(at: AppTest, column: str) -> bool:
+    return any(column in d.value.columns for d in at.dataframe)
+
+
+def row(frame: pd.DataFrame, column: str, value: str) -> dict:
+    rows = frame[frame[column] == value]
+    assert len(rows) == 1, f"{value} in {column}: {len(rows)} rows"
+    return rows.iloc[0].to_dict()
+
+
+def shows_nothing(at: AppTest) -> bool:
+    """No data element and no filters: nothing reached a page."""
+    return not at.dataframe and not at.sidebar.selectbox and not at.get("plotly_chart")
+
+
+def test_local_mode_shows_its_banner_every_practice_and_the_upload(policy: Path) -> None:
+    at = dashboard(None)
+    assert at.info[0].value == access.LOCAL_BANNER
+    assert sidebar_options(at, "Practice") == [LABELS[OWN], LABELS[NEIGHBOUR], LABELS[FAR]]
+    visit(at, "data")
+    assert at.get("file_uploader")
+
+
+def test_a_practice_user_sees_their_practice_exactly_and_others_controlled(policy: Path
+                                                                           ) -> None:
+    at = dashboard(policy, "partner@riverside.nhs.uk", practice=OWN)
+    assert sidebar_options(at, "Practice") == [LABELS[OWN]]
+    assert sidebar_options(at, "PCN") == ["U00001 Riverside PCN", "U00002 Faraway PCN"]
+    assert not at.info  # no local-mode banner
+
+    visit(at, "practice")
+    own = row(table(at, "unit", "level"), "unit", f"Practice {OWN}")
+    assert (own["slicc_numerator"], own["slicc_denominator"]) == (24, 36)  # exact
+    assert own["slicc"] == pytest.approx(24 / 36)
+    lists = table(at, "named_gp")
+    assert lists["named_gp"].tolist() == ["GA", "GB"]
+    assert lists["list_patients"].tolist() == [7, 2]
+
+    visit(at, "networks")
+    shared = table(at, "practice_code", "list_size")  # the funnel: every practice, controlled
+    assert sorted(shared["practice_code"]) == [OWN, NEIGHBOUR, FAR]
+    assert row(shared, "practice_code", NEIGHBOUR)["slicc_numerator"] == "*"  # 7
+    assert row(shared, "practice_code", FAR)["slicc_numerator"] == "*"  # 3
+    assert row(shared, "practice_code", OWN)["slicc_numerator"] == "25"  # shared rule here
+
+    visit(at, "data")
+    assert not at.get("file_uploader")
+    assert "Loading data is for" in at.info[0].value
+    assert not has_table(at, "raw_value")  # rejected rows can name patients
+
+
+def test_a_practice_entry_without_per_gp_sees_no_named_gp_lists(policy: Path) -> None:
+    at = visit(dashboard(policy, "reception@riversidesurgery.nhs.uk", practice=OWN), "practice")
+    own = row(table(at, "unit", "level"), "unit", f"Practice {OWN}")
+    assert (own["slicc_numerator"], own["slicc_denominator"]) == (24, 36)
+    assert not has_table(at, "named_gp")
+
+
+def test_a_pcn_reviewer_sees_only_that_pcn_in_aggregate(policy: Path) -> None:
+    at = dashboard(policy, "pcn.lead@nhs.net", practice=OWN)
+    assert sidebar_options(at, "Practice") == [LABELS[OWN], LABELS[NEIGHBOUR]]
+    assert sidebar_options(at, "PCN") == ["U00001 Riverside PCN"]
+
+    visit(at, "practice")
+    own = row(table(at, "unit", "level"), "unit", f"Practice {OWN}")
+    assert (own["slicc_numerator"], own["slicc_denominator"]) == (25, 35)  # 24/36 rounded
+    assert own["slicc"] == pytest.approx(25 / 35)
+    assert not has_table(at, "named_gp")
+    assert any("Per-GP figures appear only" in i.value for i in at.info)
+
+    visit(at, "networks")
+    practices = table(at, "practice_code", "list_size")
+    assert sorted(practices["practice_code"]) == [OWN, NEIGHBOUR]
+    for other in tables(at, "practice_code"):
+        assert set(other["practice_code"]) <= {OWN, NEIGHBOUR}
+    assert row(practices, "practice_code", NEIGHBOUR)["slicc"] == "*"
+    pcns = [d.value for d in at.dataframe
+            if "pcn_code" in d.value.columns and "practice_code" not in d.value.columns]
+    assert pcns and all(list(p["pcn_code"]) == ["U00001"] for p in pcns)
+    assert FAR not in str([d.value.to_dict() for d in at.dataframe])
+
+    visit(at, "data")
+    assert not at.get("file_uploader")
+    assert "Loading data is for" in at.info[0].value
+
+
+def test_a_reviewer_cannot_reach_a_practice_outside_the_scope_by_its_link(policy: Path
+                                                                          ) -> None:
+    for link in (FAR, LABELS[FAR]):
+        at = visit(dashboard(policy, "pcn.lead@nhs.net", practice=link), "practice")
+        assert next(s for s in at.sidebar.selectbox if s.label == "Practice").value is None
+        assert "Far Away" not in str([m.value for m in at.markdown])
+        assert not has_table(at, "unit")
+
+
+def test_an_icb_reviewer_sees_that_icbs_practices_only(policy: Path) -> None:
+    at = dashboard(policy, "far.reviewer@icb.example.nhs.uk")
+    assert sidebar_options(at, "Practice") == [LABELS[FAR]]
+    assert sidebar_options(at, "PCN") == ["U00002 Faraway PCN"]
+
+
+def test_an_admin_sees_any_practice_in_full_and_may_upload(policy: Path) -> None:
+    at = dashboard(policy, "admin@icb.example.nhs.uk", practice=FAR)
+    assert sidebar_options(at, "Practice") == [LABELS[OWN], LABELS[NEIGHBOUR], LABELS[FAR]]
+    visit(at, "practice")
+    far = row(table(at, "unit", "level"), "unit", f"Practice {FAR}")
+    # r1 MMN and r2 MNN with named GP FM: 3 of 6, exact (its PCN's row, 3/6, shows '*', so
+    # the column is text on screen)
+    assert (far["slicc_numerator"], far["slicc_denominator"]) == ("3", "6")
+    assert table(at, "named_gp")["named_gp"].tolist() == ["FM"]
+    visit(at, "data")
+    assert at.get("file_uploader")
+    assert table(at, "raw_value")["raw_value"].tolist() == [REJECTED_RAW_VALUE]
+
+
+def test_a_signed_in_user_with_no_entry_sees_only_a_message(policy: Path) -> None:
+    at = dashboard(policy, "stranger@elsewhere.nhs.uk")
+    assert at.title[0].value == "No access"
+    assert "no entry for this address" in at.error[0].value
+    assert shows_nothing(at)
+    assert [b.label for b in at.sidebar.button] == ["Sign out"]
+
+
+def test_a_signed_out_visitor_sees_the_sign_in_screen_only(policy: Path) -> None:
+    at = dashboard(policy, None, signed_in=False)
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert shows_nothing(at)
+    at.button(key="sign_in").click().run()  # Authlib or the provider is not set up here
+    assert at.error[0].value.startswith("Sign-in is not available: ")
+    assert shows_nothing(at)
+
+
+def test_signing_out_leaves_no_data_on_screen(policy: Path) -> None:
+    at = dashboard(policy, "admin@icb.example.nhs.uk")
+    assert at.sidebar.selectbox
+    at.sidebar.button(key="sign_out").click().run()
+    at.run()  # the next page load, as after the sign-out redirect
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert shows_nothing(at)
+
+
+def test_removing_an_entry_takes_effect_at_the_next_click(policy: Path) -> None:
+    at = dashboard(policy, "partner@riverside.nhs.uk")
+    assert sidebar_options(at, "Practice") == [LABELS[OWN]]
+    policy.write_text(POLICY.replace("partner@riverside.nhs.uk", "someone.else@riverside.nhs.uk"))
+    at.run()
+    assert "no entry" in at.error[0].value and shows_nothing(at)
+
+
+def test_unverified_addresses_and_broken_policies_show_no_data(policy: Path,
+                                                               tmp_path: Path) -> None:
+    at = dashboard(policy, "admin@icb.example.nhs.uk", email_verified=False)
+    assert "not verified" in at.error[0].value and shows_nothing(at)
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[users."admin@icb.example.nhs.uk"]\nrole = "superuser"\n')
+    at = dashboard(broken, "admin@icb.example.nhs.uk")
+    assert at.error[0].value.startswith("Access cannot be checked: ")
+    assert "role must be one of" in at.error[0].value and shows_nothing(at)
+
+
+def test_a_policy_without_sign_in_is_refused_rather_than_opened_to_all(policy: Path) -> None:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.secrets["access"] = {"policy_file": str(policy)}
+    at.run()
+    assert "sign-in is not" in at.error[0].value and shows_nothing(at)
+    assert not at.info  # no local-mode banner either
+
+
+def test_the_data_page_refuses_a_load_larger_than_the_total_limit(
+        policy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(uploads, "MAX_TOTAL_BYTES", 1024)
+    at = visit(dashboard(policy, "admin@icb.example.nhs.uk"), "data")
+    header = b"appointment_id,patient_id,practice_code,appointment_date\n"
+    part = header + b"x1,p1,A81001,2024-01-02\n" * 25  # 658 bytes each
+    at.file_uploader(key="upload_appointments").set_value(
+        [("jan.csv", part, "text/csv"), ("feb.csv", part, "text/csv")]).run()
+    assert not at.exception
+    assert at.error[0].value.startswith(
+        f"The 2 uploaded files add up to {2 * len(part):,} bytes, more than the 1,024 bytes "
+        "allowed in one load")
+    assert "check" not in [b.key for b in at.button]  # nothing is read or checked
