@@ -114,6 +114,20 @@ def _existing_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+# A thin export appended for one practice brings only the practice's code and name and patients
+# without deprivation: its blanks must not erase the PCN, IMD or usual GP an earlier file gave.
+FILLED_ON_APPEND = ("practices", "patients")
+
+
+def _fill_blanks(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...]) -> None:
+    """Blank columns of re-ingested rows take the previous store's value for the same key
+    (identifiers from metrics.schema only)."""
+    columns = [c for c in column_names(table) if c not in key]
+    sets = ", ".join(f"{c} = coalesce({table}.{c}, o.{c})" for c in columns)
+    on = " AND ".join(f"o.{k} = {table}.{k}" for k in key)
+    con.execute(f"UPDATE {table} SET {sets} FROM previous.{table} o WHERE {on}")
+
+
 def _append_previous(con: duckdb.DuckDBPyConnection, previous: Path, report: IngestReport
                      ) -> None:
     """Append mode: keep the previous store's rows whose keys the new ingest does not have (a
@@ -134,6 +148,8 @@ def _append_previous(con: duckdb.DuckDBPyConnection, previous: Path, report: Ing
             kept = f"NOT EXISTS (SELECT 1 FROM _new_keys k WHERE {on})"
             replaced = con.execute(f"SELECT count(*) FROM previous.{table} o WHERE NOT {kept}"
                                    ).fetchone()[0]
+            if table in FILLED_ON_APPEND:  # before the old rows join: fill blanks only
+                _fill_blanks(con, table, key)
             cols = ", ".join(column_names(table))
             con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM previous.{table} o "
                         f"WHERE {kept}")

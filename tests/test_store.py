@@ -185,3 +185,27 @@ def test_reading_a_missing_database_says_how_to_build_one(tmp_path: Path) -> Non
 def test_a_folder_is_not_a_database_file(tmp_path: Path, first) -> None:  # noqa: ANN001
     with pytest.raises(StoreError, match="is a folder"):
         write_store(first, tmp_path)
+
+
+def test_appending_a_thin_export_keeps_what_earlier_files_said(tmp_path: Path) -> None:
+    from metrics.ingest import ExtractFiles, PracticeInfo
+
+    full = ingest(canonical(tmp_path / "full", [appointment(1, "1001", "2024-03-01", "A")],
+                            patients=[("1001", "A81001", "A", "2", "65-74", "F")]))
+    db = write_store(full, tmp_path / "c.duckdb")
+    s1 = write(tmp_path / "s1.csv", "Patient ID,Clinician,Age in years,Appointment date\n"
+                                    "1001,Dr B,70,08/03/2024\n")
+    thin = ingest(ExtractFiles((s1,)), preset="systmone",
+                  practice=PracticeInfo("A81001", "Riverside Surgery (new name)"))
+    write_store(thin, db, append=True)
+    con = connect_read_only(db)
+    try:
+        practice = con.sql("SELECT practice_name, pcn_code, imd_decile FROM practices "
+                           "WHERE practice_code = 'A81001'").fetchall()
+        patient = con.sql("SELECT usual_gp_id, imd_decile, age_band, sex FROM patients").fetchall()
+    finally:
+        con.close()
+    # the new export's name wins; its blanks (PCN, IMD, usual GP, sex) do not erase the old
+    assert practice == [("Riverside Surgery (new name)", "U12345", 3)]
+    assert patient == [("A", 2, "65-74", "F")]
+    assert table_counts(db)["appointments"] == 2
