@@ -80,7 +80,7 @@ def write_shared_exports(con, params, out: Path, rule, *, include_gp_lists: bool
                          progress=None) -> list[Path]:  # noqa: ANN001
     """Shared CSV exports from a store connection: one file per level, monthly SLICC per
     practice, and the ingest rejects. Never patient-level rows; named-GP lists only on request."""
-    from metrics import disclosure, engine, results
+    from metrics import disclosure, engine, pseudonym, results
 
     engine.run_pipeline(engine.DuckDBBackend(con), params, progress)
     source = results.ResultSource(con, params, "", cursor=False)
@@ -91,8 +91,12 @@ def write_shared_exports(con, params, out: Path, rule, *, include_gp_lists: bool
         frame = disclosure.apply(results.summary(source, level), rule)
         scope = f"{level} level" + (" (named GP lists: internal use only)"
                                     if level == "gp_list" else "")
+        about = about_lines(params, rule, scope)
+        if pseudonym.has_clinicians(frame):  # named staff never leave under their names
+            frame = pseudonym.pseudonymise(frame, pseudonym.connection_salt(con))
+            about.append(("pseudonyms", pseudonym.NOTE))
         path = out / f"{level}.csv"
-        path.write_bytes(csv_bytes(frame, about_lines(params, rule, scope)))
+        path.write_bytes(csv_bytes(frame, about))
         written.append(path)
     monthly = disclosure.apply(results.slicc_monthly(source, "practice"), rule)
     path = out / "slicc_monthly.csv"

@@ -928,13 +928,26 @@ def export_csv(table: Table, params: Params, sel: Selection) -> bytes:
     """CSV of a table exactly as shown, with its '# key: value' header block."""
     from metrics.export import csv_bytes
 
-    return csv_bytes(table.frame, export_about(table, params, sel))
+    return csv_bytes(*_leaving(table, params, sel))
 
 
 def export_xlsx(table: Table, params: Params, sel: Selection) -> bytes:
     from metrics.export import xlsx_bytes
 
-    return xlsx_bytes(table.frame, export_about(table, params, sel))
+    return xlsx_bytes(*_leaving(table, params, sel))
+
+
+def _leaving(table: Table, params: Params, sel: Selection
+             ) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+    """What leaves the dashboard: clinician names become stable pseudonyms (metrics.pseudonym);
+    the screen (the practice's own view) keeps them."""
+    from metrics import pseudonym
+
+    about = export_about(table, params, sel)
+    if not pseudonym.has_clinicians(table.frame):
+        return table.frame, about
+    return (pseudonym.pseudonymise(table.frame, pseudonym.installation_salt()),
+            [*about, ("pseudonyms", pseudonym.NOTE)])
 
 
 def shareable(tables: Sequence[Table], include_internal: bool = False) -> list[Table]:

@@ -1,0 +1,148 @@
+"""Clinician pseudonyms (issue 7): stable per installation, salted, applied to whatever leaves
+the product; the practice's own screen keeps the names."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import re
+import stat
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from openpyxl import load_workbook
+
+from metrics import build, pseudonym, results
+from metrics.disclosure import NHS_RULE, NO_CONTROL
+from metrics.export import write_shared_exports
+from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
+from metrics.params import Params
+from metrics.store import connect_read_only
+from tests.builders import PRACTICE, appt, extract
+
+SALT = b"an-installation-salt-for-tests-0001"
+OTHER_SALT = b"another-installation-salt-0002"
+
+
+@pytest.fixture(autouse=True)
+def no_salt_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(pseudonym.SALT_ENV, raising=False)
+
+
+def test_the_same_name_gets_the_same_code_and_other_names_others() -> None:
+    code = pseudonym.pseudonym("Dr Brown", SALT)
+    assert re.fullmatch(r"GP-[0-9A-F]{6}", code)
+    assert pseudonym.pseudonym("Dr Brown", SALT) == code
+    assert pseudonym.pseudonym("  Dr   Brown ", SALT) == code  # spacing from report exports
+    assert pseudonym.pseudonym("Dr Patel", SALT) != code
+    assert pseudonym.pseudonym("Dr Brown", SALT, prefix="CL") == "CL-" + code[3:]
+
+
+def test_the_code_is_a_salted_hmac_never_a_plain_hash_of_the_name() -> None:
+    keyed = hmac.new(SALT, b"Dr Brown", hashlib.sha256).hexdigest()[:6].upper()
+    plain = hashlib.sha256(b"Dr Brown").hexdigest()[:6].upper()
+    assert pseudonym.pseudonym("Dr Brown", SALT) == f"GP-{keyed}"
+    assert keyed != plain
+
+
+def test_another_salt_gives_other_codes() -> None:
+    names = ["Dr Brown", "Dr Patel", "Dr Okafor", "Dr Smith"]
+    mine = [pseudonym.pseudonym(n, SALT) for n in names]
+    theirs = [pseudonym.pseudonym(n, OTHER_SALT) for n in names]
+    assert not set(mine) & set(theirs)
+
+
+def test_the_salt_is_made_once_beside_the_database_for_its_owner_only(tmp_path) -> None:
+    db = tmp_path / "data" / "continuity.duckdb"
+    first = pseudonym.installation_salt(db)
+    path = tmp_path / "data" / "pseudonym.salt"
+    assert path.is_file()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(first) == 64  # 32 random bytes from `secrets`, as hex
+    assert pseudonym.installation_salt(db) == first
+    assert pseudonym.installation_salt(tmp_path / "elsewhere" / "x.duckdb") != first
+
+
+def test_the_environment_can_give_the_salt(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(pseudonym.SALT_ENV, SALT.decode())
+    assert pseudonym.installation_salt(tmp_path / "x.duckdb") == SALT
+    assert not (tmp_path / "pseudonym.salt").exists()
+    monkeypatch.setenv(pseudonym.SALT_ENV, "short")
+    with pytest.raises(pseudonym.PseudonymError, match="at least 16 characters"):
+        pseudonym.installation_salt(tmp_path / "x.duckdb")
+
+
+def test_every_clinician_column_is_replaced_and_other_columns_kept() -> None:
+    frame = pl.DataFrame({"practice_code": ["A81001", "A81001", "A81001"],
+                          "named_gp": ["Dr Brown", "Dr Patel", None],
+                          "clinician_id": ["Nurse Jones", "Dr Brown", "Dr Brown"],
+                          "slicc": [0.5, 0.25, None]})
+    out = pseudonym.pseudonymise(frame, SALT)
+    assert out["named_gp"].to_list() == [pseudonym.pseudonym("Dr Brown", SALT),
+                                         pseudonym.pseudonym("Dr Patel", SALT), None]
+    assert out["clinician_id"].to_list()[1:] == [pseudonym.pseudonym("Dr Brown", SALT, "CL")] * 2
+    assert out.select("practice_code", "slicc").equals(frame.select("practice_code", "slicc"))
+
+
+def test_two_names_sharing_a_code_are_refused_not_merged(monkeypatch) -> None:
+    monkeypatch.setattr(pseudonym, "CODE_HEX", 0)  # every code "GP-": a forced clash
+    with pytest.raises(pseudonym.PseudonymError, match="share a pseudonym"):
+        pseudonym.pseudonymise(pl.DataFrame({"named_gp": ["Dr Brown", "Dr Patel"]}), SALT)
+
+
+# ---- what leaves the product -----------------------------------------------------------------
+
+NAMES = ("Dr Brown", "Dr Patel")
+WINDOW = Params(date(2024, 1, 1), date(2024, 12, 31))
+
+
+def named_store(tmp_path: Path) -> Path:
+    rows, patients = [], []
+    for i in range(20):
+        gp = NAMES[i % 2]
+        patients.append({"patient_id": f"p{i}", "practice_code": PRACTICE, "usual_gp_id": gp})
+        rows += [appt(f"p{i}", date(2024, 3, 1 + d), gp) for d in range(3)]
+    result = IngestResult(tables=extract(rows, patients), extras={},
+                          rejects=pl.DataFrame(schema=REJECT_SCHEMA),
+                          report=IngestReport(preset="test"))
+    return build.rebuild(result, tmp_path / "data" / "continuity.duckdb")
+
+
+def test_shared_exports_with_gp_lists_carry_no_raw_name(tmp_path) -> None:
+    db = named_store(tmp_path)
+    con = connect_read_only(db)
+    try:
+        paths = write_shared_exports(con, WINDOW, tmp_path / "out", NHS_RULE,
+                                     include_gp_lists=True)
+    finally:
+        con.close()
+    everything = b"".join(p.read_bytes() for p in paths)
+    for name in NAMES:
+        assert name.encode() not in everything
+    salt = pseudonym.installation_salt(db)
+    gp_list = (tmp_path / "out" / "gp_list.csv").read_text()
+    assert pseudonym.pseudonym("Dr Brown", salt) in gp_list
+    assert pseudonym.pseudonym("Dr Patel", salt) in gp_list
+    assert "# pseudonyms: clinician names and ids replaced" in gp_list
+
+
+def test_dashboard_exports_pseudonymise_and_the_screen_keeps_names(tmp_path, monkeypatch
+                                                                   ) -> None:
+    db = named_store(tmp_path)
+    monkeypatch.setenv(build.DB_ENV, str(db))
+    frame = pl.DataFrame({"named_gp": list(NAMES), "slicc": [0.5, 0.75]})
+    table = results.Table("practice_A81001_gp_lists", "named-GP lists", frame, "practice",
+                          NO_CONTROL, internal=True)
+    sel = results.Selection(practice=PRACTICE)
+    csv = results.export_csv(table, WINDOW, sel)
+    workbook = load_workbook(io.BytesIO(results.export_xlsx(table, WINDOW, sel)))
+    cells = [str(c) for row in workbook["data"].iter_rows(values_only=True) for c in row]
+    salt = pseudonym.installation_salt(db)
+    for name in NAMES:
+        assert name.encode() not in csv
+        assert name not in cells
+        assert pseudonym.pseudonym(name, salt) in cells
+    assert table.frame["named_gp"].to_list() == list(NAMES)  # what the own view shows
