@@ -844,7 +844,8 @@ def funnel_table(units: Table, key: str, *, overdispersion: bool = True,
         pl.col("flag95").alias("outside_95"), pl.col("flag998").alias("outside_99_8"))
     shown = units.frame.join(stats, on=label_col, how="left", maintain_order="left")
     limits = "limits widened for over-dispersion" if overdispersion else "unadjusted limits"
-    what = units.title[:1].lower() + units.title[1:]
+    title = units.title
+    what = title[:1].lower() + title[1:] if title[1:2].islower() else title  # keep "PCNs"
     return Table(f"{units.key}_funnel", f"{d.name} funnel plot: {what} ({limits})", shown,
                  units.scope, units.rule, own_rows=units.own_rows, result=result)
 

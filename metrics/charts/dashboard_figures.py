@@ -8,6 +8,7 @@ index definition and write the subtitle; the drawing itself is metrics.charts.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import plotly.graph_objects as go
@@ -180,7 +181,13 @@ def funnel_figure(table: Table, key: str, params: Params, *, title: str,
     result = table.result
     if not isinstance(result, FunnelResult):
         return empty_figure(title, "Too few units with data for a funnel plot")
-    usable = result.units.filter(pl.col("value").is_not_null())
+    # only the units the table still lists (a reviewer's scope may have removed some; the
+    # target and limits stay those of every unit, as a benchmark)
+    shown = table.frame[label_col].cast(pl.Utf8).to_list() if label_col in table.frame.columns \
+        else []
+    units = result.units.filter(pl.col(label_col).cast(pl.Utf8).is_in(shown))
+    result = replace(result, units=units)
+    usable = units.filter(pl.col("value").is_not_null())
     return funnel_chart(
         result, label_col=label_col, title=title,
         subtitle=subtitle(d, params, n_text(usable, d)), selected=selected,
