@@ -5,6 +5,7 @@ values that could reach SQL are whitelisted or bound."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from pathlib import Path
 
@@ -303,3 +304,15 @@ def test_a_practice_name_with_sql_text_is_stored_as_a_value(
             ("A81001", name)]
     finally:
         con.close()
+
+
+def test_the_rejects_file_cannot_smuggle_a_spreadsheet_formula(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = lines(GOOD, GOOD.replace("1,P1", "2,P1").replace("2024-03-01", "=1+cmd|' /C calc'!A0"))
+    rejects = tmp_path / "rejects.csv"
+    code, err = cli(["ingest", "--appointments", str(write(tmp_path / "a.csv", rows)),
+                     "--db", str(tmp_path / "c.duckdb"), "--rejects", str(rejects)], capsys)
+    assert (code, err) == (0, "")
+    with rejects.open(newline="") as fh:
+        (reject,) = list(csv.DictReader(fh))
+    assert reject["raw_value"] == "'=1+cmd|' /C calc'!A0"  # an apostrophe: text, not a formula
