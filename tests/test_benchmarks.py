@@ -1,0 +1,95 @@
+"""The benchmark command (benchmarks/run.py) runs end to end and writes a well-formed report.
+
+At a tiny scale (20k appointments, no Spark) only the shape of the report is checked: which
+steps ran, that each has a time and a peak memory, that its own correctness checks passed, and
+that the machine is described. Timings are never asserted.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from benchmarks import run
+
+STEPS_RUN = ("generate", "compute", "floor", "check", "to_csv", "ingest", "refresh_setup",
+             "refresh", "full_rebuild", "refresh_check", "dashboard", "pandas")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> str:
+    tmp = tmp_path_factory.mktemp("bench")
+    out = tmp / "RESULTS.md"
+    code = run.main(["--scales", "20k", "--pandas-scales", "20k", "--ingest-scale", "20k",
+                     "--refresh-scale", "20k", "--out", str(out), "--work-dir", str(tmp / "w")])
+    assert code == 0
+    return out.read_text()
+
+
+def table_rows(report: str) -> list[list[str]]:
+    """The cells of the Results table, header and rule excluded."""
+    section = report.split("## Results", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    return [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+
+
+def test_rows_are_read_with_k_and_m_suffixes() -> None:
+    assert run.parse_rows("20k") == 20_000
+    assert run.parse_rows("1.5M") == 1_500_000
+    assert run.parse_rows("100M") == 100_000_000
+    assert run.label(30_000_000) == "30M" and run.label(20_000) == "20k"
+    with pytest.raises(run.BenchmarkError, match="not a number"):
+        run.parse_rows("ten")
+
+
+def test_a_bad_scale_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run.main(["--scales", "lots"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: 'lots' is not a number") and err.count("\n") == 1
+
+
+def test_a_failing_step_is_reported_not_fatal(tmp_path: Path) -> None:
+    result = run.run_child("floor", {"dir": str(tmp_path / "missing")}, tmp_path, timeout=120)
+    assert "error" in result and result["process_seconds"] > 0
+
+
+def test_the_report_describes_the_machine(report: str) -> None:
+    machine = report.split("## Machine", 1)[1].split("\n## ", 1)[0]
+    for item in ("CPU:", "cores (logical): ", "RAM: ", "OS: ", "Python: 3.", "duckdb: ",
+                 "polars: ", "pyspark: ", "load average (1 / 5 / 15 min)"):
+        assert item in machine
+
+
+def test_every_step_has_rows_time_and_peak_memory(report: str) -> None:
+    rows = table_rows(report)
+    titles = {run.STEP_TITLES[s]: s for s in STEPS_RUN}
+    assert {titles[r[0]] for r in rows if r[0] in titles} == set(STEPS_RUN)
+    for cells in rows:
+        assert len(cells) == 9, cells
+        title, _, scale, n, wall, _, peak, _, notes = cells
+        assert scale == "20k"
+        assert "failed" not in notes
+        assert float(wall.replace(",", "")) >= 0
+        assert float(peak.replace(",", "")) > 50  # a Python process holds at least that
+        if titles.get(title) in ("compute", "floor", "pandas", "ingest", "refresh"):
+            assert 15_000 < int(n.replace(",", "")) < 25_000
+
+
+def test_the_run_checks_its_own_answers(report: str) -> None:
+    notes = {r[0]: r[8] for r in table_rows(report)}
+    assert re.search(r"patients checked [1-9]\d*; mismatches 0", notes[run.STEP_TITLES["check"]])
+    assert "tables differing 0" in notes[run.STEP_TITLES["refresh_check"]]
+
+
+def test_ratios_targets_and_pages_are_reported(report: str) -> None:
+    assert re.search(r"- pandas / DuckDB at 20k: \*\*[\d.]+x\*\*", report)
+    assert re.search(r"- compute / floor at 20k: \*\*[\d.]+\*\*", report)
+    assert re.search(r"- incremental refresh / full rebuild at 20k: \*\*[\d.]+\*\*", report)
+    assert "| compute / floor <= 3 at 20k |" in report
+    pages = report.split("## Dashboard page queries", 1)[1]
+    for page in ("overview", "my practice", "networks", "deprivation"):
+        assert re.search(rf"\| {page} \| \d+ \| \d+ \|", pages), page
+    growth = report.split("## Growth from 1M to 100M", 1)[1].split("\n## ", 1)[0]
+    assert "(needs compute at two or more scales)" in growth  # one scale here
