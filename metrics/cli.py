@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from metrics import cli_gpad, engine
+from metrics.mapping import available_presets
 from metrics.params import Params, ParamsError
 from metrics.sample import SampleConfig
 from metrics.schema import DEFAULT_MODES, MODES, STAFF_GROUPS
@@ -91,15 +92,18 @@ def add_extract_arguments(p: argparse.ArgumentParser, required: bool) -> None:
     g.add_argument("--practices", type=Path, metavar="FILE", help="practices file")
     g.add_argument("--usual-gp", type=Path, metavar="FILE",
                    help="optional file of each patient's usual GP (Patient ID, Usual GP)")
-    g.add_argument("--preset", default="canonical",
-                   help="the layout of the files: canonical (default), emis, systmone, gpad")
+    g.add_argument("--preset", default="canonical", choices=available_presets(),
+                   help="the layout of the files: canonical (default), emis (EMIS Web "
+                        "appointment report), systmone (SystmOne Breakdown Results), gpad "
+                        "(national GPAD codes)")
     g.add_argument("--mapping", type=Path, metavar="TOML",
                    help="your own column and value mapping (see metrics/presets/"
                         "example_mapping.toml)")
-    g.add_argument("--practice-code", help="practice code, for thin exports that have none")
-    g.add_argument("--practice-name", help="practice name, for thin exports")
-    g.add_argument("--pcn-code", help="PCN code, for thin exports (optional)")
-    g.add_argument("--pcn-name", help="PCN name, for thin exports (optional)")
+    g.add_argument("--practice-code", metavar="CODE",
+                   help="the practice's ODS code (e.g. A81001), for exports that have none")
+    g.add_argument("--practice-name", metavar="NAME", help="the practice's name, with the code")
+    g.add_argument("--pcn-code", metavar="CODE", help="its PCN's code, e.g. U12345 (optional)")
+    g.add_argument("--pcn-name", metavar="NAME", help="its PCN's name (optional)")
 
 
 def add_param_arguments(p: argparse.ArgumentParser) -> None:
@@ -180,11 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where DuckDB may spill to disk on big data")
 
     e = sub.add_parser("export", help="write shareable CSV files from the database",
-                       description="Write practice, PCN, deprivation and monthly SLICC tables "
-                                   "with disclosure control, and the ingest rejects. Patient-level "
-                                   "rows are never exported; per-GP lists only when asked.")
-    e.add_argument("--db", type=Path, default=Path("data/continuity.duckdb"), metavar="FILE")
-    e.add_argument("--out", type=Path, required=True, metavar="DIR")
+                       description="Write practice, PCN, sub-ICB, ICB, deprivation, age-band "
+                                   "and monthly SLICC tables with disclosure control. "
+                                   "Patient-level rows are never exported (rejected rows hold "
+                                   "patient ids: get "
+                                   "them with `ingest --rejects FILE`, for the practice's own "
+                                   "use); per-GP lists only when asked.")
+    e.add_argument("--db", type=Path, default=Path("data/continuity.duckdb"), metavar="FILE",
+                   help="database file (default data/continuity.duckdb)")
+    e.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     e.add_argument("--disclosure", choices=("nhs", "none"), default="nhs",
                    help="nhs (default): small counts suppressed and rounded; none: exact numbers "
                         "for the practice's own use")
