@@ -129,7 +129,6 @@ def main() -> None:
         st.Page("views/networks.py", title="Networks", icon=":material/hub:"),
         st.Page("views/deprivation.py", title="Deprivation", icon=":material/stacked_bar_chart:"),
         st.Page("views/context.py", title="National context", icon=":material/public:"),
-        st.Page("views/context.py", title="National context", icon=":material/public:"),
         st.Page("views/data.py", title="Data", icon=":material/upload_file:"),
         st.Page("views/export.py", title="Export", icon=":material/download:"),
         st.Page("views/methods.py", title="Methods", icon=":material/menu_book:"),
