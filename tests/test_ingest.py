@@ -270,3 +270,18 @@ def test_today_is_the_future_boundary(tmp_path: Path) -> None:
     rows = [appointment(1, "P1", TODAY.isoformat()), appointment(2, "P1", "2025-01-02")]
     result = ingest(canonical(tmp_path, rows))
     assert counts(result) == (2, 1, 0, 1)
+
+
+def test_a_patient_with_two_usual_gps_keeps_the_first_and_rejects_the_other(tmp_path: Path
+                                                                            ) -> None:
+    files = canonical(tmp_path, [appointment(1, "P1", "2024-03-01"),
+                                 appointment(2, "P2", "2024-03-01", practice="B82002")])
+    usual = write(tmp_path / "usual.csv", "Patient ID,Usual GP\nP1,Dr A\nP1,Dr B\nP7,Dr C\n")
+    result = ingest(ExtractFiles(files.appointments, None, files.practices, usual))
+    assert dict(result.tables["patients"].select("patient_id", "usual_gp_id").rows()) == {
+        "P1": "Dr A", "P2": None}
+    # two practices and no practice given: P7 (no appointment) cannot be placed
+    assert counts(result, "usual_gp") == (3, 1, 0, 2)
+    assert result.rejects.select("line", "reason").sort("line").rows() == [
+        (3, "patient has another usual GP on line 2"),
+        (4, "patient not in the patients or appointments files")]
