@@ -6,6 +6,8 @@ from datetime import date, datetime, time
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from metrics.dates import excel_serial_to_date, parse_dates, parse_times
 
@@ -120,3 +122,12 @@ def test_times_in_export_layouts(text: str, expected: time) -> None:
 @pytest.mark.parametrize("text", ["25:00", "14:60", "13:00 PM", "noon", "", "1430"])
 def test_unreadable_times_become_null(text: str) -> None:
     assert one_time(text) is None
+
+
+@given(st.dates(min_value=date(1900, 3, 1), max_value=date(2099, 12, 31)))
+def test_every_layout_of_any_date_reads_back_as_that_date(day: date) -> None:
+    serial = (day - date(1899, 12, 30)).days  # Excel 1900 system from March 1900 on
+    layouts = [day.isoformat(), day.strftime("%d/%m/%Y"), day.strftime("%d%b%Y").upper(),
+               day.strftime("%d-%b-%Y"), day.strftime("%d %B %Y"), day.strftime("%Y%m%d"),
+               str(serial)]
+    assert parse_dates(pl.Series(layouts)).to_list() == [day] * len(layouts)

@@ -9,6 +9,8 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from metrics.ingest import ExtractFiles, IngestError, PracticeInfo
 from tests.extract_files import (
@@ -285,3 +287,26 @@ def test_a_patient_with_two_usual_gps_keeps_the_first_and_rejects_the_other(tmp_
     assert result.rejects.select("line", "reason").sort("line").rows() == [
         (3, "patient has another usual GP on line 2"),
         (4, "patient not in the patients or appointments files")]
+
+
+# ---- property: accounting holds for any mix of good, bad and repeated rows -------------------
+
+DATES = {"2024-03-01": True, "01/03/2024": True, "45352": True, "01-Mar-2024": True,
+         "2031-01-01": False, "1999-12-31": False, "31/02/2024": False, "soon": False, "": False}
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["a1", "a2", "a3", "a4"]),
+                          st.sampled_from(["P1", "P2", "", " "]),
+                          st.sampled_from(sorted(DATES)),
+                          st.sampled_from(["GP1", "GP2", ""])), min_size=1, max_size=25))
+def test_any_mix_of_rows_is_accounted_for_exactly(tmp_path: Path, rows: list[tuple]) -> None:
+    valid = [(i, p.strip(), c) for i, p, d, c in rows if p.strip() and DATES[d]]
+    last = {i: (p, c or None) for i, p, c in valid}  # a repeated id keeps its last valid row
+    files = canonical(tmp_path, [appointment(i, p, d, c) for i, p, d, c in rows])
+    result = ingest(files)
+    assert counts(result) == (len(rows), len(last), len(valid) - len(last),
+                              len(rows) - len(valid))
+    got = result.tables["appointments"].select("appointment_id", "patient_id", "clinician_id")
+    assert {i: (p, c) for i, p, c in got.rows()} == last
