@@ -162,7 +162,9 @@ class IngestReport:
         out.extend(f"default: {d}" for d in self.defaults_applied)
         for (table, column, raw), n in sorted(self.unknown_values.items(),
                                               key=lambda kv: (kv[0][0], kv[0][1], -kv[1])):
-            out.append(f"unknown value: {table}.{column} {raw!r} in {n:,} rows")
+            became = "time left blank" if column == "appointment_time" else "loaded as unknown"
+            out.append(f"unknown value: {table}.{column} {raw!r} in {n:,} "
+                       f"{'row' if n == 1 else 'rows'} ({became})")
         if self.counts["appointments"].files:
             out.append(f"blank clinician: {self.blank_clinicians:,} appointments "
                        "(left out of every index)")

@@ -136,8 +136,11 @@ def test_unmapped_values_become_unknown_and_are_counted(tmp_path: Path) -> None:
     assert result.report.unknown_values == {
         ("appointments", "mode", "Carrier pigeon"): 2,
         ("appointments", "status", "Teleported"): 1}
-    assert "unknown value: appointments.mode 'Carrier pigeon' in 2 rows" in \
-        result.report.lines()
+    lines = result.report.lines()
+    assert "unknown value: appointments.mode 'Carrier pigeon' in 2 rows (loaded as unknown)" \
+        in lines
+    assert "unknown value: appointments.status 'Teleported' in 1 row (loaded as unknown)" \
+        in lines
     assert counts(result) == (3, 3, 0, 0)  # unknown values are loaded, never dropped
 
 
@@ -310,3 +313,14 @@ def test_any_mix_of_rows_is_accounted_for_exactly(tmp_path: Path, rows: list[tup
                               len(rows) - len(valid))
     got = result.tables["appointments"].select("appointment_id", "patient_id", "clinician_id")
     assert {i: (p, c) for i, p, c in got.rows()} == last
+
+
+def test_an_unreadable_time_leaves_the_time_blank_and_is_reported(tmp_path: Path) -> None:
+    rows = [appointment(1, "P1", "2024-03-01", at="25:99"), appointment(2, "P1", "2024-03-02",
+                                                                        at="09:15")]
+    result = ingest(canonical(tmp_path, rows))
+    assert result.tables["appointments"].sort("appointment_id")["appointment_time"].to_list() == [
+        None, time(9, 15)]
+    assert counts(result) == (2, 2, 0, 0)
+    assert "unknown value: appointments.appointment_time '25:99' in 1 row (time left blank)" in \
+        result.report.lines()
