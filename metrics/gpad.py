@@ -192,9 +192,25 @@ def _check(frame: pl.DataFrame, path: Path) -> None:
                             ) from None
 
 
-def _summary(frame: pl.DataFrame) -> pl.DataFrame:
-    """Rows of one practice-month, order-free, to tell identical copies from differing ones."""
-    return frame.drop("source_file").sort(pl.all())
+def _same_rows(earlier: pl.DataFrame, again: pl.DataFrame, overlap: pl.DataFrame) -> None:
+    """Practice-months found again must hold the same rows as where first found (else the
+    GpadError names the first that differs)."""
+    key = ["month", "practice_code"]
+    columns = [c for c in SCHEMA if c != "source_file"]
+    a = earlier.join(overlap.select(key), on=key, how="semi").select(columns)
+    b = again.join(overlap.select(key), on=key, how="semi").select(columns)
+    differs = pl.concat([
+        a.join(b, on=columns, how="anti", nulls_equal=True),
+        b.join(a, on=columns, how="anti", nulls_equal=True),
+        a.group_by(key).len().join(b.group_by(key).len(), on=[*key, "len"], how="anti"),
+    ], how="diagonal").select(key).sort(key)
+    if differs.height:
+        month, practice = differs.row(0)
+        first = overlap.filter((pl.col("month") == month)
+                               & (pl.col("practice_code") == practice))["first_file"][0]
+        raise GpadError(f"practice {practice} in {month:%b %Y} is in {first} and in "
+                        f"{again['source_file'][0]} with different counts: give one release "
+                        "of each month")
 
 
 def read_gpad(paths: list[Path]) -> GpadResult:
@@ -229,31 +245,29 @@ def read_gpad(paths: list[Path]) -> GpadResult:
 
 
 def _without_repeats(frames: list[pl.DataFrame], notes: list[str]) -> pl.DataFrame:
-    """Concatenate files, keeping each practice-month from the first file that holds it."""
+    """Concatenate files, keeping each practice-month from the first file that holds it (region
+    files never overlap, so only practice-months found twice are compared)."""
+    if not frames:
+        return pl.DataFrame(schema=SCHEMA)
+    key = ["month", "practice_code"]
     kept: list[pl.DataFrame] = []
-    owner: dict[tuple[date, str], tuple[str, pl.DataFrame]] = {}
+    owners = pl.DataFrame(schema={"month": pl.Date, "practice_code": pl.Utf8,
+                                  "first_file": pl.Utf8})
     repeats = 0
     for frame in frames:
-        keep = []
-        for (month, practice), part in frame.group_by("month", "practice_code"):
-            key = (month, practice)
-            if key in owner:
-                first, rows = owner[key]
-                if not _summary(rows).equals(_summary(part)):
-                    raise GpadError(
-                        f"practice {practice} in {month:%b %Y} is in {first} and in "
-                        f"{part['source_file'][0]} with different counts: give one release "
-                        "of each month")
-                repeats += 1
-                continue
-            owner[key] = (part["source_file"][0], part)
-            keep.append(part)
-        kept.extend(keep)
+        keys = frame.select(key).unique()
+        overlap = keys.join(owners, on=key, how="inner").sort(key)
+        if overlap.height:
+            _same_rows(pl.concat(kept), frame, overlap)
+            repeats += overlap.height
+            frame = frame.join(overlap.select(key), on=key, how="anti")
+        kept.append(frame)
+        owners = pl.concat([owners, keys.join(overlap.select(key), on=key, how="anti")
+                            .with_columns(first_file=pl.lit(frame["source_file"][0]
+                                                            if frame.height else ""))])
     if repeats:
         notes.append(f"{repeats:,} practice-months were in more than one file with the same "
                      "rows: counted once")
-    if not kept:
-        return pl.DataFrame(schema=SCHEMA)
     return pl.concat(kept)
 
 

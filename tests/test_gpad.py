@@ -150,6 +150,12 @@ def test_the_same_practice_month_with_different_counts_is_refused(december, tmp_
         gpad.read_gpad([revised, *december])
 
 
+def test_a_repeated_row_is_a_different_count_too(december, tmp_path) -> None:
+    doubled = write(tmp_path / "Practice_Level_Crosstab_Dec_25.csv", [*LONDON, *LONDON])
+    with pytest.raises(gpad.GpadError, match="F84001 in Dec 2025 .* different counts"):
+        gpad.read_gpad([doubled, *december])
+
+
 @pytest.mark.parametrize(("rows", "header", "message"), [
     ([row("A81001", "GP", "Telephone", "Attended", 3)], [h for h in HEADER if h != "APPT_STATUS"],
      "no column APPT_STATUS"),
