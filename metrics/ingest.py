@@ -242,6 +242,9 @@ def sniff_format(path: Path, head: bytes) -> str:
         return "xlsx"
     if len(head) >= 12 and head[8:12] == b"DUCK":
         raise _fail(path, "is a DuckDB database, not an extract: export it to CSV first")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _fail(path, "is an old-style Excel (.xls) or password-protected Office file: "
+                          "save it as CSV, or as .xlsx without a password")
     for magic, what in MAGIC:
         if head.startswith(magic):
             raise _fail(path, f"is {what}, not a CSV, Parquet or XLSX extract")

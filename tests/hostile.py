@@ -149,6 +149,10 @@ def corpus() -> dict[str, Case]:
                                  error=r"is a zip archive, not an Excel workbook"),
         "a PDF named .xlsx": Case("report.xlsx", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n",
                                   error=r"is a PDF document"),
+        "an old .xls or encrypted workbook": Case(
+            "old.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
+            error=r"is an old-style Excel \(\.xls\) or password-protected Office file: "
+                  r"save it as CSV"),
         "NUL bytes in text": Case("nul.csv", lines(GOOD) + b"\x00" * 40 + lines(GOOD),
                                   error=r"is binary data"),
         "an XLSX zip bomb": Case("bomb.xlsx", zip_bomb_xlsx(), error=r"refused as unsafe"),
