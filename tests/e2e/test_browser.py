@@ -35,18 +35,32 @@ def test_every_page_renders_with_its_heading_and_charts(page: Page, app_url: str
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         if path in ("", "practice", "networks", "deprivation"):
             expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=TIMEOUT)
+        if path == "practice":  # the bare code in the link chose the practice
+            expect(page.get_by_text(f"{PRACTICE}: monthly SLICC: XmR chart").first
+                   ).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_text("Local single-user mode")).to_be_visible()
+
+
+def test_the_funnel_switch_redraws_the_limits_and_is_kept_in_the_url(page: Page,
+                                                                     app_url: str) -> None:
+    visit(page, f"{app_url}/networks")
+    funnel = page.locator(".js-plotly-plot").first
+    expect(funnel).to_contain_text("limits widened for over-dispersion", timeout=TIMEOUT)
+    page.get_by_text("Widen limits for over-dispersion").click()
+    settle(page)
+    expect(funnel).to_contain_text("(unadjusted limits)", timeout=TIMEOUT)
+    assert "dispersion=false" in page.url
 
 
 def test_changing_the_index_filter_updates_the_url_and_the_charts(page: Page,
                                                                  app_url: str) -> None:
     visit(page, app_url)
-    expect(page.get_by_text("SLICC by PCN, with 95% intervals")).to_be_visible()
+    expect(page.get_by_text("SLICC by PCN, with 95% intervals")).to_be_visible(timeout=TIMEOUT)
     page.get_by_test_id("stSelectbox").filter(has_text="Index").click()
-    page.get_by_role("option", name="UPC: Usual Provider of Care", exact=True).click()
+    page.get_by_role("option", name="UPC", exact=True).click()
     settle(page)
     expect(page.get_by_text("UPC by PCN, with 95% intervals")).to_be_visible(timeout=TIMEOUT)
-    assert "index=upc" in page.url
+    assert "index=UPC" in page.url  # a bound widget writes its option's label
     # the shared link opens the same view
     visit(page, page.url)
     expect(page.get_by_text("UPC by PCN, with 95% intervals")).to_be_visible(timeout=TIMEOUT)
@@ -88,4 +102,4 @@ def test_uploading_an_extract_checks_it_and_rebuilds_the_database(
     expect(page.get_by_text("The database was rebuilt from the uploaded extract.")
            ).to_be_visible(timeout=TIMEOUT)
     visit(page, app_url)
-    expect(page.get_by_text("SLICC by PCN, with 95% intervals")).to_be_visible()
+    expect(page.get_by_text("SLICC by PCN, with 95% intervals")).to_be_visible(timeout=TIMEOUT)
