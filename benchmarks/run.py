@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -117,6 +117,7 @@ class Measured:
     seconds: float | None = None  # the step's own timed work
     process_seconds: float = 0.0  # the whole child process, start-up included
     peak_mb: float = 0.0
+    cpu_seconds: float = 0.0  # user + system of the process and its reaped children
     details: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
@@ -155,15 +156,14 @@ def run_child(step: str, spec: dict[str, Any], work: Path, timeout: float) -> di
         elapsed = time.perf_counter() - started
         proc.returncode = 0  # reaped above
     peak = max(peak, usage.ru_maxrss / 1024 if usage else 0.0)
+    cpu = usage.ru_utime + usage.ru_stime if usage else 0.0
+    measured = {"process_seconds": elapsed, "peak_mb": peak, "cpu_seconds": cpu}
     if status == -1:
-        return {"error": f"stopped after {timeout:.0f} s (time limit)", "process_seconds":
-                elapsed, "peak_mb": peak}
+        return {"error": f"stopped after {timeout:.0f} s (time limit)", **measured}
     if status != 0 or not out_path.exists():
         tail = (logs / f"{stem}.log").read_text(errors="replace").strip().splitlines()
-        return {"error": (tail[-1] if tail else f"exit status {status}")[:300],
-                "process_seconds": elapsed, "peak_mb": peak}
-    result = json.loads(out_path.read_text())
-    return {**result, "process_seconds": elapsed, "peak_mb": peak}
+        return {"error": (tail[-1] if tail else f"exit status {status}")[:300], **measured}
+    return {**json.loads(out_path.read_text()), **measured}
 
 
 # ---- the machine ----------------------------------------------------------------------------
@@ -230,6 +230,7 @@ class Plan:
     out: Path
     work: Path
     command: str
+    merge: list[Path] = field(default_factory=list)
 
 
 def rows_per_scale() -> float:
@@ -249,6 +250,13 @@ class Runner:
         self.machine = machine()
         self.per_scale = rows_per_scale()
         self.data: dict[int, Path] = {}
+        self.loads: list[str] = []  # load averages of merged runs
+        for path in plan.merge:
+            saved = json.loads(path.read_text())
+            self.results += [Measured(**m) for m in saved["results"]]
+            self.loads.append(f"{saved['command']}: {saved['load_start']} at the start, "
+                              f"{saved['load_end']} at the end")
+        self.merged = len(self.results)
 
     # steps
     def measure(self, step: str, rows: int, engine: str, spec: dict[str, Any]) -> Measured:
@@ -256,13 +264,15 @@ class Runner:
         result = run_child(step, spec, self.plan.work, self.plan.timeout)
         m = Measured(step, label(rows), engine, rows=result.get("rows", 0),
                      seconds=result.get("seconds"), process_seconds=result["process_seconds"],
-                     peak_mb=result["peak_mb"], details=result.get("details", {}),
+                     peak_mb=result["peak_mb"], cpu_seconds=result["cpu_seconds"],
+                     details=result.get("details", {}),
                      extra={k: result[k] for k in ("steps", "pages", "problems") if k in result},
                      error=result.get("error"))
         if m.error:
             print(f"    failed: {m.error}", flush=True)
         else:
-            print(f"    {m.seconds:.2f} s, peak {m.peak_mb:.0f} MB", flush=True)
+            print(f"    {m.seconds:.2f} s (process CPU {m.cpu_seconds:.1f} s), peak "
+                  f"{m.peak_mb:.0f} MB", flush=True)
         self.results.append(m)
         write_results(self)
         return m
@@ -319,7 +329,7 @@ class Runner:
         db = work / "store" / f"{label(rows)}.duckdb"
         self.measure("ingest", rows, "metrics.ingest", {"csv_dir": str(csv_dir), "db": str(db)})
         shutil.rmtree(csv_dir, ignore_errors=True)
-        if db.exists() and not self.plan.refresh_rows:  # else the refreshed store serves
+        if db.exists() and self.plan.refresh_rows != rows:  # else the refreshed store serves
             self.measure("store_compute", rows, "duckdb", {"db": str(db), **WINDOW})
             self.measure("dashboard", rows, "duckdb", {"db": str(db)})
         db.unlink(missing_ok=True)
@@ -343,8 +353,8 @@ class Runner:
         self.measure("refresh", rows, "duckdb", {"db": str(base)})
         self.measure("full_rebuild", rows, "duckdb", {"db": str(full), **WINDOW})
         self.measure("refresh_check", rows, "duckdb", {"db": str(base), "other": str(full)})
-        # the refreshed store is a complete store with default results: the dashboard's
-        self.measure("dashboard", rows, "duckdb", {"db": str(base)})
+        if self.plan.ingest_rows in (None, rows):  # a complete store with default results
+            self.measure("dashboard", rows, "duckdb", {"db": str(base)})
         full.unlink(missing_ok=True)
 
 
@@ -393,13 +403,13 @@ def _details(m: Measured) -> str:
 
 def results_table(results: list[Measured]) -> list[str]:
     lines = ["| step | engine | appointments | rows | wall time (s) | process (s) | "
-             "peak memory (MB) | rows/s | notes |",
-             "|---|---|---|---:|---:|---:|---:|---:|---|"]
+             "process CPU (s) | peak memory (MB) | rows/s | notes |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for m in results:
         lines.append(
             f"| {STEP_TITLES.get(m.step, m.step)} | {m.engine} | {m.scale} | {m.rows:,} | "
-            f"{_fmt(m.seconds)} | {_fmt(m.process_seconds, 1)} | {m.peak_mb:,.0f} | "
-            f"{_fmt(m.rows_per_second, 0)} | {_details(m)} |")
+            f"{_fmt(m.seconds)} | {_fmt(m.process_seconds, 1)} | {_fmt(m.cpu_seconds, 1)} | "
+            f"{m.peak_mb:,.0f} | {_fmt(m.rows_per_second, 0)} | {_details(m)} |")
     return lines
 
 
@@ -543,10 +553,13 @@ def write_results(runner: Runner) -> None:
         f"Written by `{plan.command}` (benchmarks/run.py), started "
         f"{runner.started:%Y-%m-%d %H:%M} UTC, last updated {datetime.now(UTC):%H:%M} UTC.",
         "Each step ran in a fresh process: *wall time* is the step's own work, *process* adds "
-        "Python start-up and imports, *peak memory* is the largest resident size of the "
-        "process and its children (ru_maxrss and /proc polling every 50 ms). DuckDB steps ran "
-        f"with `memory_limit = '{plan.memory_limit}'` and a spill directory. Data: the "
-        "synthetic ICB (metrics.sample, 40 practices, 27 months to October 2026) at each "
+        "Python start-up and imports, *process CPU* is the user + system time the process (and "
+        "the children it waited for) used: on a loaded machine it is the steadier figure, and "
+        "on 2 cores a step's wall time cannot fall below half of it. *Peak memory* is the "
+        "largest resident size of the process and its children (ru_maxrss and /proc polling "
+        f"every 50 ms). DuckDB steps ran with `memory_limit = '{plan.memory_limit}'` and a "
+        "spill directory. Data: the synthetic ICB (metrics.sample, 40 practices, 27 months to "
+        "October 2026) at each "
         "scale, as Parquet; window: the 24 months November 2024 to October 2026.",
         "",
         "## Machine",
@@ -585,6 +598,13 @@ def write_results(runner: Runner) -> None:
         *dashboard_lines(results),
         "",
     ]
+    plan.out.parent.mkdir(parents=True, exist_ok=True)
+    if runner.loads:
+        i = lines.index("## Results") - 1
+        lines[i:i] = [f"- load average in a merged run ({text})" for text in runner.loads]
+    plan.out.with_suffix(".json").write_text(json.dumps(
+        {"command": plan.command, "load_start": runner.load_start, "load_end": load_average(),
+         "results": [asdict(m) for m in results[runner.merged:]]}, default=str))
     notes = plan.out.with_suffix(".notes.md")
     if notes.exists():
         lines += ["## Notes", "", notes.read_text().strip(), ""]
@@ -613,6 +633,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work-dir", type=Path, default=None,
                    help="where data and databases go (default: a new folder under /tmp)")
     p.add_argument("--keep", action="store_true", help="keep the generated data afterwards")
+    p.add_argument("--merge", type=Path, action="append", default=[], metavar="JSON",
+                   help="include the measurements of another run (its RESULTS.json), e.g. "
+                        "one run in parallel; repeatable")
     return p
 
 
@@ -626,13 +649,18 @@ def main(argv: list[str] | None = None) -> int:
                     ingest_rows=parse_rows(args.ingest_scale) if args.ingest_scale else None,
                     refresh_rows=parse_rows(args.refresh_scale) if args.refresh_scale else None,
                     memory_limit=args.memory_limit, timeout=args.step_timeout, out=args.out,
-                    work=work, command="python -m benchmarks.run " + " ".join(
+                    work=work, merge=args.merge, command="python -m benchmarks.run " + " ".join(
                         sys.argv[1:] if argv is None else argv))
+        missing = [str(p) for p in args.merge if not p.is_file()]
+        if missing:
+            raise BenchmarkError(f"no results file {missing[0]} to merge")
     except BenchmarkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        Runner(plan).run()
+        runner = Runner(plan)
+        runner.run()
+        write_results(runner)
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return 130

@@ -67,18 +67,18 @@ def test_every_step_has_rows_time_and_peak_memory(report: str) -> None:
     titles = {run.STEP_TITLES[s]: s for s in STEPS_RUN}
     assert {titles[r[0]] for r in rows if r[0] in titles} == set(STEPS_RUN)
     for cells in rows:
-        assert len(cells) == 9, cells
-        title, _, scale, n, wall, _, peak, _, notes = cells
+        assert len(cells) == 10, cells
+        title, _, scale, n, wall, _, cpu, peak, _, notes = cells
         assert scale == "20k"
         assert "failed" not in notes
-        assert float(wall.replace(",", "")) >= 0
+        assert float(wall.replace(",", "")) >= 0 and float(cpu.replace(",", "")) > 0
         assert float(peak.replace(",", "")) > 50  # a Python process holds at least that
         if titles.get(title) in ("compute", "floor", "pandas", "ingest", "refresh"):
             assert 15_000 < int(n.replace(",", "")) < 25_000
 
 
 def test_the_run_checks_its_own_answers(report: str) -> None:
-    notes = {r[0]: r[8] for r in table_rows(report)}
+    notes = {r[0]: r[9] for r in table_rows(report)}
     assert re.search(r"patients checked [1-9]\d*; mismatches 0", notes[run.STEP_TITLES["check"]])
     assert "tables differing 0" in notes[run.STEP_TITLES["refresh_check"]]
 
