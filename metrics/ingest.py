@@ -227,10 +227,9 @@ def _fail(path: Path, problem: str) -> IngestError:
 MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
     (b"%PDF", "a PDF document"), (b"\x1f\x8b", "a gzip archive"),
-    (b"\xd0\xcf\x11\xe0", "an old-style Excel (.xls) or Office file"),
     (b"7z\xbc\xaf", "a 7-Zip archive"), (b"Rar!", "a RAR archive"),
-    (b"SQLite format 3", "an SQLite database"), (b"DUCK", "a DuckDB database"),
-    (b"\x7fELF", "a program"), (b"MZ", "a Windows program"),
+    (b"SQLite format 3", "an SQLite database"),
+    (b"\x7fELF", "a program"), (b"MZ\x90\x00", "a Windows program"),
 )
 
 

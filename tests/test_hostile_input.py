@@ -316,3 +316,10 @@ def test_the_rejects_file_cannot_smuggle_a_spreadsheet_formula(
     with rejects.open(newline="") as fh:
         (reject,) = list(csv.DictReader(fh))
     assert reject["raw_value"] == "'=1+cmd|' /C calc'!A0"  # an apostrophe: text, not a formula
+
+
+def test_a_header_that_happens_to_start_like_a_magic_number_is_still_csv(tmp_path: Path) -> None:
+    # "MZ" opens Windows programs; a column may still be called MZ_ref
+    text = "MZ_ref," + lines(GOOD).decode().replace("\n", "\nx,", 1)
+    result = ingest(ExtractFiles((write(tmp_path / "mz.csv", text),)))
+    assert counts(result) == (1, 1, 0, 0)
