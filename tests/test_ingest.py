@@ -324,3 +324,17 @@ def test_an_unreadable_time_leaves_the_time_blank_and_is_reported(tmp_path: Path
     assert counts(result) == (2, 2, 0, 0)
     assert "unknown value: appointments.appointment_time '25:99' in 1 row (time left blank)" in \
         result.report.lines()
+
+
+def test_gpad_coded_appointments(tmp_path: Path) -> None:
+    text = ("APPT_ID,PATIENT_ID,GP_CODE,APPT_DATE,HCP_ID,HCP_TYPE,APPT_STATUS,APPT_MODE\n"
+            "1,P1,A81001,01DEC2024,H1,GP,Attended,Face-to-Face\n"
+            "2,P1,A81001,02DEC2024,H2,Other Practice staff,DNA,Video Conference/Online\n"
+            "3,P1,A81001,03DEC2024,H3,Unknown,Unknown,Home Visit\n")
+    result = ingest(ExtractFiles((write(tmp_path / "gpad.csv", text),)), preset="gpad")
+    assert result.tables["appointments"].select(
+        "appointment_date", "clinician_role", "status", "mode").rows() == [
+        (date(2024, 12, 1), "gp", "attended", "face_to_face"),
+        (date(2024, 12, 2), "other_clinical", "did_not_attend", "video_online"),
+        (date(2024, 12, 3), "unknown", "unknown", "home_visit")]
+    assert result.report.unknown_values == {}  # GPAD's own "Unknown" is a value, not unmapped

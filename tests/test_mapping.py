@@ -161,3 +161,12 @@ def test_only_packaged_presets_can_be_named(name: str) -> None:
 def test_a_missing_mapping_file_is_a_mapping_error(tmp_path: Path) -> None:
     with pytest.raises(MappingError, match="cannot read mapping file"):
         load_mapping("canonical", tmp_path / "absent.toml")
+
+
+def test_a_mapping_file_may_extend_another_preset(tmp_path: Path) -> None:
+    user = tmp_path / "ours.toml"
+    user.write_text('extends = "emis"\n[appointments.values.status]\n"Seen" = "attended"\n')
+    mapping = load_mapping("canonical", user)
+    assert mapping.layers == ("canonical", "emis", "ours")
+    assert mapped(["Sent In", "Seen"], "canonical", mapping_file=user)[0] == [
+        "attended", "attended"]
