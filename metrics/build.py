@@ -70,10 +70,17 @@ def persist_default_results(progress: Progress | None = None
 
 def rebuild(result: IngestResult, path: Path, *, append: bool = False,
             progress: Progress | None = None) -> Path:
-    """Write `result` as the new database at `path` (atomic swap) with default results."""
+    """Write `result` as the new database at `path` (atomic swap) with default results.
+
+    Progress runs forward: the store reports 0.1 and 0.5 while loading, then the results are
+    computed (here 0.2 to 0.9), then it reports 0.9 and 1.0 while swapping the file in."""
+    def store_step(label: str, fraction: float) -> None:
+        if progress is not None:
+            progress(label, 0.4 * fraction if fraction <= 0.5 else fraction)
+
     return write_store(result, path, append=append,
-                       after_load=persist_default_results(_scaled(progress, 0.3, 0.7)),
-                       progress=_scaled(progress, 0.0, 0.3))
+                       after_load=persist_default_results(_scaled(progress, 0.2, 0.7)),
+                       progress=store_step)
 
 
 def ensure_default_store(path: Path | None = None, *, config: SampleConfig = DEFAULT_SAMPLE,

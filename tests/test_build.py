@@ -1,0 +1,117 @@
+"""Building the dashboard's database: the default sample on first run, an upload's column
+mapping, and the atomic rebuild the Data page calls."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from metrics import build, results
+from metrics.mapping import load_mapping
+from metrics.sample import SampleConfig
+from tests.test_results import hand_extract
+
+TINY = SampleConfig(practices=2, pcns=1, months=3, scale=0.01)
+
+
+def test_the_database_path_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(build.DB_ENV, "/somewhere/else.duckdb")
+    assert build.db_path() == Path("/somewhere/else.duckdb")
+    monkeypatch.delenv(build.DB_ENV)
+    assert build.db_path() == Path("data/continuity.duckdb")
+
+
+def test_first_run_builds_the_sample_once_with_stored_results(tmp_path: Path):
+    path = tmp_path / "first.duckdb"
+    seen: list[float] = []
+    assert build.ensure_default_store(path, config=TINY,
+                                      progress=lambda label, f: seen.append(f))
+    assert seen and min(seen) >= 0 and max(seen) <= 1 and seen == sorted(seen)
+    stamp = path.stat().st_mtime_ns
+    assert not build.ensure_default_store(path, config=TINY)  # already there: untouched
+    assert path.stat().st_mtime_ns == stamp
+    source = results.open_results(path)
+    assert results.store_counts(source)["practices"] == 2
+    assert results.groups(source, "all")["level"].to_list() == ["all"]
+
+
+def test_the_sample_counts_as_an_ingest_with_nothing_rejected():
+    result = build.sample_result(TINY)
+    assert result.rejects.height == 0
+    counts = result.report.counts["appointments"]
+    assert counts.rows_read == counts.loaded == result.tables["appointments"].height
+    assert result.report.notes == ["synthetic sample: seed 20261124, 2 practices, 3 months, "
+                                   "scale 0.01"]
+
+
+def test_rebuild_swaps_in_the_new_database_and_keeps_the_old_on_failure(tmp_path: Path):
+    path = tmp_path / "swap.duckdb"
+    build.rebuild(build.result_from_tables(hand_extract(), "test"), path)
+    reader = results.open_results(path)  # a reader holding the old file open
+    assert results.store_counts(reader)["appointments"] == 19
+    smaller = hand_extract()
+    smaller["appointments"] = smaller["appointments"].head(4)
+    build.rebuild(build.result_from_tables(smaller, "test"), path)
+    assert results.store_counts(results.open_results(path))["appointments"] == 4
+    broken = hand_extract()
+    broken["appointments"] = broken["appointments"].drop("status")
+    with pytest.raises(Exception):  # noqa: B017 - whichever layer notices first
+        build.rebuild(build.result_from_tables(broken, "test"), path)
+    assert results.store_counts(results.open_results(path))["appointments"] == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["swap.duckdb"]  # no side files
+
+
+def test_the_preset_finds_columns_by_alias_ignoring_case_and_spacing():
+    headers = ["Patient", "Appointment Date", "CLINICIAN", "role", "Status", "mode",
+               "practice_code", "appointment_id"]
+    found = build.preset_matches("canonical", "appointments", headers)
+    assert found["patient_id"] == "Patient"
+    assert found["appointment_date"] == "Appointment Date"
+    assert found["clinician_id"] == "CLINICIAN"
+    assert found["clinician_role"] == "role"
+    assert found["appointment_time"] is None
+
+
+def test_column_choices_become_a_mapping_file_the_loader_accepts(tmp_path: Path):
+    text = build.mapping_toml({"appointments": {"patient_id": 'NHS "No"',
+                                                "clinician_id": "Session Holder",
+                                                "mode": ""}})
+    assert text == ('name = "dashboard_upload"\n\n[appointments.columns]\n'
+                    'patient_id = "NHS \\"No\\""\nclinician_id = "Session Holder"\n')
+    assert tomllib.loads(text)["appointments"]["columns"]["patient_id"] == 'NHS "No"'
+    file = tmp_path / "mapping.toml"
+    file.write_text(text, "utf-8")
+    mapping = load_mapping("canonical", file).table("appointments")
+    assert mapping.aliases("clinician_id")[0] == "session_holder"
+
+
+def test_unknown_tables_or_fields_in_column_choices_are_refused():
+    with pytest.raises(ValueError, match="unknown table 'visits'"):
+        build.mapping_toml({"visits": {"patient_id": "x"}})
+    with pytest.raises(ValueError, match="'colour' is not a field of appointments"):
+        build.mapping_toml({"appointments": {"colour": "x"}})
+
+
+@pytest.mark.parametrize(("name", "safe"), [
+    ("appointments.csv", "appointments.csv"),
+    ("../../etc/passwd", "passwd"),
+    ("C:\\Users\\me\\My Export (2).xlsx", "My_Export_2_.xlsx"),
+    ("...", "upload"),
+    ("é€.csv", "csv"),
+])
+def test_uploaded_file_names_are_reduced_to_safe_characters(name: str, safe: str):
+    assert build.safe_file_name(name) == safe
+
+
+def test_a_database_open_for_reading_does_not_block_a_rebuild(tmp_path: Path):
+    path = tmp_path / "busy.duckdb"
+    build.rebuild(build.result_from_tables(hand_extract(), "test"), path)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        build.rebuild(build.result_from_tables(hand_extract(), "again"), path)
+    finally:
+        con.close()
+    assert results.store_counts(results.open_results(path))["patients"] == 4
