@@ -490,7 +490,7 @@ def target_lines(results: list[Measured]) -> list[str]:
     return rows
 
 
-def growth_paragraph(results: list[Measured]) -> list[str]:
+def growth_paragraph(results: list[Measured], memory_limit_mb: float) -> list[str]:
     computes = sorted((m for m in results if m.step == "compute" and not m.error),
                       key=lambda m: m.rows)
     if len(computes) < 2:
@@ -501,20 +501,25 @@ def growth_paragraph(results: list[Measured]) -> list[str]:
     m_factor = last.peak_mb / first.peak_mb
     exponent = math.log(t_factor) / math.log(factor)
     steps = ", ".join(f"{m.scale}: {m.seconds:.1f} s / {m.peak_mb:,.0f} MB" for m in computes)
+    cpu_factor = last.cpu_seconds / first.cpu_seconds if first.cpu_seconds else None
     text = (f"From {first.scale} to {last.scale} appointments ({factor:.0f}x the rows) compute "
-            f"time grew {t_factor:.1f}x (time ~ rows^{exponent:.2f}; 1.00 would be linear) and "
-            f"peak memory {m_factor:.1f}x ({steps}). ")
-    if exponent > 1.1:
-        text += ("Time grows faster than the data: the steps that join each patient's monthly "
-                 "counts to a 12-month range of window months, and the sorts behind the window "
-                 "functions, outgrow memory and spill at the larger scales. ")
-    elif exponent < 0.9:
-        text += "Time grows slower than the data: fixed costs dominate the small scales. "
-    else:
-        text += "Time grows about linearly with the data. "
-    text += ("Memory is held near the DuckDB limit once the data outgrows it (the rest spills "
-             "to the temporary directory), so it grows far less than the data.")
+            f"wall time grew {t_factor:.1f}x (time ~ rows^{exponent:.2f}; 1.00 would be "
+            f"linear)"
+            + (f", process CPU time {cpu_factor:.1f}x" if cpu_factor else "")
+            + f", and peak memory {m_factor:.1f}x ({steps}). ")
+    capped = [m for m in computes if m.peak_mb > 0.8 * memory_limit_mb]
+    if capped:
+        text += (f"From {capped[0].scale} on, peak memory sits near the DuckDB memory limit "
+                 "and the rest spills to the temporary directory, so memory stops growing with "
+                 "the data while time keeps growing. ")
     return [text]
+
+
+def limit_mb(text: str) -> float:
+    """A DuckDB memory limit ('4GB', '512MB', '4GiB') in MB."""
+    value = text.strip().upper().removesuffix("B").removesuffix("I")
+    factor = {"K": 1 / 1024, "M": 1.0, "G": 1024.0, "T": 1024.0 ** 2}.get(value[-1:], 1 / 2**20)
+    return float(value.rstrip("KMGT") or 0) * factor
 
 
 def step_profile(results: list[Measured]) -> list[str]:
@@ -582,7 +587,7 @@ def write_results(runner: Runner) -> None:
         "",
         "## Growth from 1M to 100M",
         "",
-        *growth_paragraph(results),
+        *growth_paragraph(results, limit_mb(plan.memory_limit)),
         "",
         "## Where compute time goes (seconds per pipeline step)",
         "",

@@ -44,6 +44,11 @@ def test_rows_are_read_with_k_and_m_suffixes() -> None:
         run.parse_rows("ten")
 
 
+def test_memory_limits_are_read_as_duckdb_writes_them() -> None:
+    assert run.limit_mb("4GB") == 4096 and run.limit_mb("4GiB") == 4096
+    assert run.limit_mb("512MB") == 512
+
+
 def test_a_bad_scale_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert run.main(["--scales", "lots"]) == 2
     err = capsys.readouterr().err
