@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from metrics.disclosure import DisclosureRule
 from metrics.engine import query_text
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data" / "gpad"
@@ -83,6 +84,17 @@ MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "O
 _NAME_MONTH = re.compile(r"_(" + "|".join(MONTH_NAMES) + r")_(\d\d)\.csv$", re.IGNORECASE)
 LEVEL_LABELS = {"practice": "Practice", "pcn": "PCN", "sub_icb": "Sub-ICB",
                 "england": "England"}
+
+
+@dataclass(frozen=True)
+class PublishedFigures(DisclosureRule):
+    """No control (name "none"): NHS England publishes these counts at practice level."""
+
+    def describe(self) -> str:
+        return "none needed: NHS England's published figures, shown as published"
+
+
+PUBLISHED = PublishedFigures("none", suppress_below=1, round_to=1, min_individuals_for_mean=0)
 
 
 class GpadError(ValueError):
@@ -410,7 +422,6 @@ def unit_labels(ctx: Context) -> dict[str, str]:
 
 def context_table(ctx: Context):  # noqa: ANN201 (metrics.results.Table; imported lazily)
     """The figures behind the page, as a downloadable table: published counts, no control."""
-    from metrics.disclosure import NO_CONTROL
     from metrics.results import Table
 
     labels = unit_labels(ctx)
@@ -420,5 +431,5 @@ def context_table(ctx: Context):  # noqa: ANN201 (metrics.results.Table; importe
     files = ", ".join(ctx.sources["file"].to_list())
     return Table(f"gpad_context_{ctx.practice}", "National context: GPAD published figures",
                  frame, f"NHS England GPAD published figures (files: {files}); shares of all "
-                 "appointments of each level and month", NO_CONTROL,
+                 "appointments of each level and month", PUBLISHED,
                  own_rows="published by NHS England at practice level: shown as published")

@@ -88,6 +88,8 @@ def test_the_page_shows_the_practice_month_with_counts(files, tmp_path, monkeypa
     assert any(c.startswith("Source: NHS England, Appointments in General Practice "
                             "(published figures)") for c in captions)
     assert any("England: 4 practice(s) in Dec 2025" in c for c in captions)
+    assert any("Disclosure control: none needed: NHS England's published figures" in c
+               for c in captions)
     assert len(at.get("plotly_chart")) == 4
 
 
