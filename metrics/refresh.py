@@ -316,26 +316,14 @@ def refresh(db_path: Path) -> RefreshReport:
 
 
 def refresh_or_rebuild(db_path: Path) -> RefreshReport:
-    """`refresh`, or a full build of the window moved on by one month when it refuses."""
+    """`refresh`, or, when it refuses, a full build of the default window (the last 24
+    complete months of the data), with the refusal as the report's reason."""
     try:
         return refresh(db_path)
     except RefreshError as exc:
-        con = duckdb.connect()
-        try:
-            con.execute("ATTACH ? AS store (READ_ONLY)", [str(db_path)])
-            previous = _stored_params(con) if _has_results(con) else None
-        finally:
-            con.close()
-        params = next_month_params(previous) if previous else None
-        report = full_build(db_path, params)
+        report = full_build(db_path)
         report.reason = str(exc)
         return report
-
-
-def _has_results(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables "
-                            "WHERE table_catalog = 'store' AND table_name = 'result_params'"
-                            ).fetchone()[0])
 
 
 def table_names() -> tuple[str, ...]:
