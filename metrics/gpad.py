@@ -26,12 +26,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
 from metrics.disclosure import DisclosureRule
 from metrics.engine import query_text
+
+if TYPE_CHECKING:  # metrics.results imports the engine and stats: loaded only when used
+    from metrics.results import Table
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data" / "gpad"
 FILE_PATTERN = "Practice_Level_Crosstab_*.csv"
@@ -420,7 +424,7 @@ def unit_labels(ctx: Context) -> dict[str, str]:
     return {lv: level_label(lv, code) for lv, code in codes.items() if lv in present}
 
 
-def context_table(ctx: Context):  # noqa: ANN201 (metrics.results.Table; imported lazily)
+def context_table(ctx: Context) -> Table:
     """The figures behind the page, as a downloadable table: published counts, no control."""
     from metrics.results import Table
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from metrics import engine, reference
 from metrics.params import Params
+from metrics.results import ResultSource
 from metrics.schema import MODES
 from tests.builders import PRACTICE, appt, extract
 
@@ -253,8 +254,7 @@ def test_inferred_slicc_equals_the_reference(compute, case) -> None:
 # ---- what the practice page shows -----------------------------------------------------------
 
 
-def practice_source(tables: dict[str, pl.DataFrame], params: Params):  # noqa: ANN201
-    from metrics.results import ResultSource
+def practice_source(tables: dict[str, pl.DataFrame], params: Params) -> ResultSource:
 
     con = duckdb.connect()
     backend = engine.DuckDBBackend(con, temporary=False)
