@@ -894,13 +894,25 @@ def network_tables(source: ResultSource, sel: Selection, rule: DisclosureRule,
 
 def deprivation_tables(source: ResultSource, sel: Selection, rule: DisclosureRule
                        ) -> dict[str, Table]:
+    """Continuity by the practice's and by the patient's deprivation quintile (Q1 first),
+    with the number of practices in each practice band."""
+    band = comparison(source, "practice_imd_quintile", sel.index, rule,
+                      table_key=f"practice_imd_quintile_{sel.index}",
+                      title="By practice deprivation quintile")
+    counts = (directory(source).group_by("practice_imd_quintile")
+              .agg(pl.len().cast(pl.Int64).alias("practices")))
+    frame = (band.frame.join(counts, on="practice_imd_quintile", how="left")
+             .sort("practice_imd_quintile"))
+    frame = frame.select("label", "practice_imd_quintile", "practices",
+                         pl.exclude("label", "practice_imd_quintile", "practices"))
+    patient = comparison(source, "patient_imd_quintile", sel.index, rule,
+                         table_key=f"patient_imd_quintile_{sel.index}",
+                         title="By patient deprivation quintile")
     return {
-        "practice_band": comparison(source, "practice_imd_quintile", sel.index, rule,
-                                    table_key=f"practice_imd_quintile_{sel.index}",
-                                    title="By practice deprivation quintile"),
-        "patient_band": comparison(source, "patient_imd_quintile", sel.index, rule,
-                                   table_key=f"patient_imd_quintile_{sel.index}",
-                                   title="By patient deprivation quintile"),
+        "practice_band": Table(band.key, band.title, frame, band.scope, band.rule),
+        "patient_band": Table(patient.key, patient.title,
+                              patient.frame.sort("patient_imd_quintile"), patient.scope,
+                              patient.rule),
         "practice_band_monthly": monthly_slicc(
             source, "practice_imd_quintile", rule,
             table_key="practice_imd_quintile_slicc_monthly",

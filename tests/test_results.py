@@ -303,6 +303,7 @@ def test_deprivation_bands_from_practice_and_patient_deciles(source):
     assert {k: (r["slicc_numerator"], r["slicc_denominator"]) for k, r in practice.items()} == {
         "1": (3, 5), "3": (1, 2), "5": (10, 10)}
     assert practice["1"]["label"] == "Q1 most deprived"
+    assert [r["practices"] for r in practice.values()] == [1, 1, 1]  # Q1, Q3, Q5 in order
     patient = rows(tables["patient_band"], "patient_imd_quintile")
     assert (patient["1"]["slicc_numerator"], patient["1"]["slicc_denominator"]) == (3, 5)
 

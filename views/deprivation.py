@@ -16,21 +16,22 @@ def main() -> None:
     st.caption(f"{d.name} ({d.summary}) · {figures.window_text(ctx.params)} · IMD 2019 "
                "quintile, Q1 = most deprived · NHS disclosure rule applied")
     tables = common.tables(ctx, "deprivation")
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Practice band")
-        st.caption("From the practice's population-weighted IMD decile.")
-        st.plotly_chart(figures.comparison_figure(
-            tables["practice_band"], d.key, ctx.params,
-            title=f"{d.name} by practice deprivation quintile"), key="deprivation_practice")
-        common.show_table(tables["practice_band"], ctx)
-    with right:
-        st.subheader("Patient band")
-        st.caption("From the patient's own LSOA decile.")
-        st.plotly_chart(figures.comparison_figure(
-            tables["patient_band"], d.key, ctx.params,
-            title=f"{d.name} by patient deprivation quintile"), key="deprivation_patient")
-        common.show_table(tables["patient_band"], ctx)
+    st.subheader("Practice band")
+    st.caption("From the practice's population-weighted IMD decile; `practices` counts the "
+               "practices in each band.")
+    st.plotly_chart(figures.comparison_figure(
+        tables["practice_band"], d.key, ctx.params,
+        title=f"{d.name} by practice deprivation quintile", sort="input"),
+        key="deprivation_practice")
+    common.show_table(tables["practice_band"], ctx)
+    st.subheader("Patient band")
+    st.caption("From the patient's own LSOA decile, whichever practice they are registered "
+               "with.")
+    st.plotly_chart(figures.comparison_figure(
+        tables["patient_band"], d.key, ctx.params,
+        title=f"{d.name} by patient deprivation quintile", sort="input"),
+        key="deprivation_patient")
+    common.show_table(tables["patient_band"], ctx)
     st.subheader("Monthly SLICC by practice band")
     st.plotly_chart(figures.trend_figure(
         tables["practice_band_monthly"], ctx.params,

@@ -76,10 +76,10 @@ def apply_layout(fig: go.Figure, title: str, subtitle: str | None = None, *,
     )
     fig.update_xaxes(title_text=x_title, showline=True, linecolor="#444444")
     fig.update_yaxes(title_text=y_title, showline=True, linecolor="#444444")
-    if percent_y:
-        fig.update_yaxes(tickformat=".0%")
+    if percent_y:  # up to one decimal, trailing zeros dropped: 30%, 30.5% (no repeated 30%)
+        fig.update_yaxes(tickformat=".1~%")
     if percent_x:
-        fig.update_xaxes(tickformat=".0%")
+        fig.update_xaxes(tickformat=".1~%")
     return fig
 
 
