@@ -31,6 +31,7 @@ Continuity of care for general practice: how often patients see the same clinici
   ingest   check and load your appointment extract into the local database
   compute  work out every continuity index and write them as CSV files
   export   write shareable CSV files from the database, with small numbers suppressed
+  ingest-gpad  add NHS England's published GPAD appointment files (national context)
 
 Run `python -m metrics <command> --help` for the options of each command."""
 
