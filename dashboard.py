@@ -89,11 +89,14 @@ def filters(viewer: access.Viewer) -> common.Context:
                                   + ". SLICC and OPR always count GP contacts.")
         modes = st.multiselect("Modes", MODES, default=list(stored.modes), key="modes",
                                bind="query-params", format_func=lambda m: MODE_LABELS[m])
-        minimum = st.number_input("Minimum contacts per patient", min_value=2, max_value=50,
-                                  value=stored.min_contacts, step=1, key="min",
-                                  bind="query-params",
-                                  help="Patients with fewer contacts in the window have no "
-                                       "UPC, COC, SECON, MMCI, HHI or KPC (never 0).")
+        # A selectbox, not a bound number_input: Streamlit 1.67 crashes seeding an int
+        # number_input from ?min=1e309 (int(inf) in its URL parsing); options ignore it.
+        contacts = sorted({*range(2, 51), stored.min_contacts})
+        minimum = st.selectbox("Minimum contacts per patient", contacts,
+                               index=contacts.index(stored.min_contacts), key="min",
+                               bind="query-params",
+                               help="Patients with fewer contacts in the window have no "
+                                    "UPC, COC, SECON, MMCI, HHI or KPC (never 0).")
         practice = st.selectbox("Practice", codes, index=None, key="practice",
                                 bind="query-params", placeholder="Choose a practice",
                                 format_func=lambda c: f"{c} {names.get(c) or ''}".strip())
