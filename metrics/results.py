@@ -501,7 +501,7 @@ def practice_deciles(source: ResultSource, practice: str, viewer: Viewer,
 
 SPC_SERIES = ("practice", "gp_list", "pcn")
 SPC_TARGETS = ("none", "good", "excellent")
-SPC_COLUMNS = ("centre", "lower_limit", "upper_limit")
+ROLLING_MONTHS = 12  # rolling UPC: each point covers the 12 months ending with it
 
 
 @dataclass(frozen=True)
@@ -516,11 +516,18 @@ class PracticeOptions:
 
 
 def spc_table(series: Table, value_col: str, *, target: float | None = None,
-              rebase_at: Sequence[date] = ()) -> Table:
-    """The series as shown with its XmR centre, limits, special-cause type and reason."""
+              rebase_at: Sequence[date] = (), leave_out: str | None = None) -> Table:
+    """The series as shown with its XmR centre, limits, special-cause type and reason.
+
+    `leave_out` names a boolean column of months kept on the chart but out of the limits and
+    rules (a rolling window short of history reads high)."""
     from metrics.stats import xmr
 
-    numeric = series.numeric().select("month", value_col)
+    numeric = series.numeric().select("month", value_col, *([leave_out] if leave_out else []))
+    if leave_out:
+        numeric = numeric.select(
+            "month", pl.when(pl.col(leave_out).fill_null(False)).then(None)
+            .otherwise(pl.col(value_col)).alias(value_col))
     result = xmr(numeric, "month", value_col, target=target, rebase_at=rebase_at)
     stats = result.points.select(
         "month", pl.col("centre").alias(f"{value_col}_centre"),
@@ -565,11 +572,13 @@ def rolling_upc_table(source: ResultSource, level: str, code: str, rule: Disclos
     if frame is None:
         return None
     frame = with_mean_ci(frame, "upc_mean", "upc_sd", "eligible_patients", "upc")
+    short = ([(pl.col("history_months") < ROLLING_MONTHS).alias("short_history")]
+             if "history_months" in frame.columns else [])
     frame = frame.select(
         pl.lit(subgroup or code).alias("label"), pl.col("month_start").alias("month"),
         "upc_mean", "upc_sd", "eligible_patients", "upc_lci", "upc_uci",
         *[c for c in ("upc_pooled", "upc_pooled_numerator", "upc_pooled_denominator")
-          if c in frame.columns])
+          if c in frame.columns], *short)
     return Table(key, title, disclose(frame, rule, "upc"), scope, rule, own_rows=own_rows,
                  internal=internal)
 
@@ -629,8 +638,10 @@ def practice_spc(source: ResultSource, practice: str, viewer: Viewer,
     rebase = (options.rebase,) if options.rebase is not None else ()
     slicc, upc = practice_series(source, practice, viewer, options)
     out = {"spc": spc_table(slicc, "slicc", target=target, rebase_at=rebase)}
-    if upc is not None:
-        out["rolling_upc_spc"] = spc_table(upc, "upc_mean", rebase_at=rebase)
+    if upc is not None:  # months short of 12 months' history are drawn but not judged
+        out["rolling_upc_spc"] = spc_table(
+            upc, "upc_mean", rebase_at=rebase,
+            leave_out="short_history" if "short_history" in upc.frame.columns else None)
     return out
 
 

@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from metrics import build, results
 from metrics.access import local_viewer
+from metrics.charts import dashboard_figures as figures
 from metrics.methods import INDICES
 from metrics.results import PracticeOptions
 from metrics.sample import SampleConfig
@@ -183,6 +184,13 @@ def test_special_cause_points_are_drawn_where_the_table_flags_them(
             assert got == [m.isoformat() for m in months]
         reasons = [c[0] for c in trace(spec, "Monthly value")["customdata"]]
         assert reasons == [r or "No data" for r in table["reason"].to_list()]
+    if "rolling_upc_spc" in expected:  # 27 months of sample: the first windows lack history
+        table = expected["rolling_upc_spc"].frame
+        short = table.filter(pl.col("short_history"))["month"].to_list()
+        assert 0 < len(short) < table.height
+        spec = chart(at, f"{sample_practice}: rolling 12-month UPC: XmR")
+        drawn = trace(spec, figures.SHORT_HISTORY)
+        assert [x[:10] for x in values(drawn["x"])] == [m.isoformat() for m in short]
 
 
 def test_rebasing_and_choosing_the_pcn_series(open_app: App, hand_db: Path) -> None:

@@ -344,6 +344,20 @@ def test_rolling_upc_table_is_controlled_like_every_shared_mean():
         (0.6 - half, 0.6 + half))
     assert (feb["eligible_patients"], feb["upc_mean"], feb["upc_lci"]) == ("*", "*", None)
     assert [float(v) for v in results.rolling_upc(src, "practice", [B])["upc_mean"]] == [0.9]
+    assert "short_history" not in table.frame.columns  # no history_months: nothing to mark
+
+
+def test_rolling_windows_short_of_history_are_drawn_but_not_judged():
+    months = [date(2024, m, 1) for m in range(1, 7)]
+    frame = pl.DataFrame({"label": ["A"] * 6, "month": months,
+                          "upc_mean": [0.9, 0.8, 0.5, 0.6, 0.5, 0.6],
+                          "short_history": [True, True, False, False, False, False]})
+    spc = results.spc_table(Table("r", "R", frame, "x", NO_CONTROL), "upc_mean",
+                            leave_out="short_history")
+    got = spc.frame
+    assert got["variation"].to_list() == [None, None, *["common"] * 4]
+    assert got["upc_mean_centre"][2] == pytest.approx(0.55)  # mean of the four judged
+    assert got["upc_mean"].to_list()[:2] == [0.9, 0.8]  # still listed as shown
 
 
 def test_rolling_upc_is_none_for_a_database_without_it():

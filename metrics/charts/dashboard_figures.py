@@ -24,6 +24,7 @@ from metrics.charts import (
     size_scatter,
     spc_chart,
 )
+from metrics.charts.style import value_format
 from metrics.methods import IndexDefinition, index
 from metrics.params import STAFF_GROUP_LABELS, Params
 from metrics.results import ROLE_GROUP_ORDER, Table
@@ -138,11 +139,33 @@ def spc_figure(table: Table, params: Params, *, title: str, value_col: str = "sl
     points = result.points.join(frame.select("month", n_col), on="month", how="left")
     result = SpcResult(points, result.direction, result.variation, result.variation_side,
                        result.assurance, result.target, result.latest_period)
-    return spc_chart(
+    fig = spc_chart(
         result, title=title, period_col="month", value_col=value_col, percent=d.percent,
         subtitle=subtitle(d, params, n_text,
                           period=period or f"each month, {window_text(params)}"),
         y_title=d.name, n_col=n_col, n_label=n_label)
+    if "short_history" in frame.columns:
+        _short_history(fig, frame, value_col, d.percent)
+    return fig
+
+
+SHORT_HISTORY = "Under 12 months of data behind it (left out of the limits)"
+
+
+def _short_history(fig: go.Figure, frame: pl.DataFrame, value_col: str, percent: bool
+                   ) -> None:
+    """Rolling points whose 12 months reach back before the data: hollow, and not judged."""
+    short = frame.filter(pl.col("short_history").fill_null(False)
+                         & pl.col(value_col).is_not_null())
+    if short.height == 0:
+        return
+    fmt = value_format(percent)
+    fig.add_trace(go.Scatter(
+        x=short["month"].to_list(), y=short[value_col].to_list(), mode="markers",
+        name=SHORT_HISTORY, marker={"symbol": "circle-open", "size": 10, "color": "#555555"},
+        hovertemplate=(f"<b>%{{x|%b %Y}}</b><br>%{{y:{fmt}}}<br>Fewer than 12 months of data "
+                       "in this window: reads high, so left out of the limits and rules"
+                       "<extra></extra>")))
 
 
 def spc_icons(table: Table) -> list[tuple[str, str]]:
