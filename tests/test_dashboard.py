@@ -184,6 +184,12 @@ def test_special_cause_points_are_drawn_where_the_table_flags_them(
             assert got == [m.isoformat() for m in months]
         reasons = [c[0] for c in trace(spec, "Monthly value")["customdata"]]
         assert reasons == [r or "No data" for r in table["reason"].to_list()]
+    deciles = chart(at, f"{sample_practice}: monthly SLICC over the deciles of all practices")
+    own_n = results.to_numeric(expected_deciles(src, sample_practice))
+    assert (f"n = {own_n['practice_slicc_denominator'].sum():,} GP contacts in the practice; "
+            f"deciles of up to {own_n['practices'].max()} practices"
+            ) in deciles["layout"]["title"]["subtitle"]["text"]
+    assert "th percentile of" in texts(at)
     if "rolling_upc_spc" in expected:  # 27 months of sample: the first windows lack history
         table = expected["rolling_upc_spc"].frame
         short = table.filter(pl.col("short_history"))["month"].to_list()
@@ -191,6 +197,10 @@ def test_special_cause_points_are_drawn_where_the_table_flags_them(
         spec = chart(at, f"{sample_practice}: rolling 12-month UPC: XmR")
         drawn = trace(spec, figures.SHORT_HISTORY)
         assert [x[:10] for x in values(drawn["x"])] == [m.isoformat() for m in short]
+
+
+def expected_deciles(src: results.ResultSource, practice: str) -> pl.DataFrame:
+    return results.practice_deciles(src, practice, local_viewer()).frame
 
 
 def test_rebasing_and_choosing_the_pcn_series(open_app: App, hand_db: Path) -> None:

@@ -179,8 +179,9 @@ def spc_icons(table: Table) -> list[tuple[str, str]]:
     return icons
 
 
-def decile_figure(table: Table, params: Params, *, title: str, unit_name: str) -> go.Figure:
-    """The practice's monthly SLICC over the deciles of all practices."""
+def decile_figure(table: Table, params: Params, *, title: str, unit_name: str,
+                  peers: str = "practices") -> go.Figure:
+    """The practice's monthly SLICC over the deciles of its peers (all practices or an ICB's)."""
     frame = table.numeric()
     if frame.height == 0 or not _has_values(frame, "p50"):
         return empty_figure(title, NO_DATA)
@@ -192,8 +193,16 @@ def decile_figure(table: Table, params: Params, *, title: str, unit_name: str) -
         bands, unit, title=title, period_col="month", value_col="practice_slicc",
         unit_name=unit_name, percentile_col="percentile", n_col="practice_slicc_denominator",
         n_label="GP contacts", percent=True, y_title="SLICC",
-        subtitle=subtitle(d, params, "deciles of all practices' monthly SLICC",
-                          period=f"each month, {window_text(params)}"))
+        subtitle=subtitle(d, params, _decile_n(frame, peers),
+                          period=f"each month, {window_text(params)}"),
+        peers_label="practices")
+
+
+def _decile_n(frame: pl.DataFrame, peers: str) -> str:
+    """'n = 3,053 GP contacts in the practice; deciles of up to 40 practices'."""
+    own = total_n(frame, "practice_slicc_denominator") or 0
+    units = frame["practices"].max() or 0
+    return f"n = {own:,.0f} GP contacts in the practice; deciles of up to {units:,} {peers}"
 
 
 def funnel_figure(table: Table, key: str, params: Params, *, title: str,
