@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -99,23 +100,47 @@ def pseudonym(name: str, salt: bytes, prefix: str = "GP") -> str:
     return f"{prefix}-{digest}"
 
 
-def pseudonymise(frame: pl.DataFrame, salt: bytes) -> pl.DataFrame:
-    """Every clinician column of `frame` (ID_COLUMNS) with codes instead of names."""
-    out = []
+def codes_for(frame: pl.DataFrame, salt: bytes) -> dict[str, str]:
+    """Name -> code for every clinician named in `frame`'s clinician columns (ID_COLUMNS); a
+    clash (two names, one code) is refused rather than merging two people."""
+    codes: dict[str, str] = {}
     for column, prefix in ID_COLUMNS.items():
-        if column not in frame.columns:
-            continue
-        names = [v for v in frame[column].cast(pl.Utf8).unique().to_list() if v is not None]
-        codes = {n: pseudonym(n, salt, prefix) for n in names}
-        clashes: dict[str, set[str]] = {}
-        for n, c in codes.items():
-            clashes.setdefault(c, set()).add(" ".join(n.split()))
-        if any(len(v) > 1 for v in clashes.values()):
-            raise PseudonymError("two clinicians share a pseudonym under this installation's "
-                                 f"salt: delete {SALT_FILE} (or change ${SALT_ENV}) to draw a "
-                                 "new one")
-        out.append(pl.col(column).cast(pl.Utf8).replace_strict(codes, default=None))
-    return frame.with_columns(out) if out else frame
+        if column in frame.columns:
+            for name in frame[column].cast(pl.Utf8).drop_nulls().unique().to_list():
+                codes.setdefault(name, pseudonym(name, salt, prefix))
+    owners: dict[str, set[str]] = {}
+    for name, code in codes.items():
+        owners.setdefault(code[3:], set()).add(" ".join(name.split()))
+    if any(len(v) > 1 for v in owners.values()):
+        raise PseudonymError("two clinicians share a pseudonym under this installation's salt: "
+                             f"delete {SALT_FILE} (or change ${SALT_ENV}) to draw a new one")
+    return codes
+
+
+def pseudonymise(frame: pl.DataFrame, salt: bytes,
+                 codes: dict[str, str] | None = None) -> pl.DataFrame:
+    """`frame` with codes instead of names: in the clinician columns (ID_COLUMNS), and in any
+    other text cell that is exactly a name found there (a chart label such as `label`)."""
+    codes = codes_for(frame, salt) if codes is None else codes
+    if not codes:
+        return frame
+    out = []
+    for column, dtype in frame.schema.items():
+        if column in ID_COLUMNS:
+            prefix = ID_COLUMNS[column]
+            mine = {n: f"{prefix}-{c.split('-', 1)[1]}" for n, c in codes.items()}
+            out.append(pl.col(column).cast(pl.Utf8).replace_strict(mine, default=None))
+        elif dtype == pl.Utf8:
+            out.append(pl.col(column).replace(codes))
+    return frame.with_columns(out)
+
+
+def scrub(text: str, codes: dict[str, str]) -> str:
+    """A title, scope or file name with every clinician name replaced where it stands alone
+    (not inside a longer code: `A` in `A81001` stays)."""
+    for name in sorted(codes, key=len, reverse=True):
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", codes[name], text)
+    return text
 
 
 def has_clinicians(frame: pl.DataFrame) -> bool:

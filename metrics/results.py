@@ -968,10 +968,28 @@ def _leaving(table: Table, params: Params, sel: Selection
     from metrics import pseudonym
 
     about = export_about(table, params, sel)
-    if not pseudonym.has_clinicians(table.frame):
+    codes = _staff_codes(table)
+    if not codes:
         return table.frame, about
-    return (pseudonym.pseudonymise(table.frame, pseudonym.installation_salt()),
-            [*about, ("pseudonyms", pseudonym.NOTE)])
+    return (pseudonym.pseudonymise(table.frame, pseudonym.installation_salt(), codes),
+            [(k, pseudonym.scrub(v, codes)) for k, v in about]
+            + [("pseudonyms", pseudonym.NOTE)])
+
+
+def _staff_codes(table: Table) -> dict[str, str]:
+    """Name -> pseudonym for the clinicians a table names (none: nothing to replace)."""
+    from metrics import pseudonym
+
+    if not pseudonym.has_clinicians(table.frame):
+        return {}
+    return pseudonym.codes_for(table.frame, pseudonym.installation_salt())
+
+
+def export_name(table: Table, suffix: str) -> str:
+    """A download's file name: the table key, with any clinician name pseudonymised."""
+    from metrics import pseudonym
+
+    return pseudonym.scrub(f"{table.key}.{suffix}", _staff_codes(table))
 
 
 def shareable(tables: Sequence[Table], include_internal: bool = False) -> list[Table]:
@@ -1093,7 +1111,7 @@ def export_zip(tables: Sequence[Table], params: Params, sel: Selection) -> bytes
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for table in tables:
-            info = zipfile.ZipInfo(f"{table.key}.csv", date_time=(2000, 1, 1, 0, 0, 0))
+            info = zipfile.ZipInfo(export_name(table, "csv"), date_time=(2000, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, export_csv(table, params, sel))
     return buffer.getvalue()

@@ -146,3 +146,36 @@ def test_dashboard_exports_pseudonymise_and_the_screen_keeps_names(tmp_path, mon
         assert name not in cells
         assert pseudonym.pseudonym(name, salt) in cells
     assert table.frame["named_gp"].to_list() == list(NAMES)  # what the own view shows
+
+
+def test_a_per_gp_table_names_no_one_in_cells_header_or_file_names(tmp_path,
+                                                                   monkeypatch) -> None:
+    import zipfile
+
+    monkeypatch.setenv(build.DB_ENV, str(tmp_path / "continuity.duckdb"))
+    frame = pl.DataFrame({"label": ["Dr Brown", "Dr Brown"],
+                          "usual_gp_id": ["Dr Brown", "Dr Brown"],
+                          "month": [date(2024, 3, 1), date(2024, 4, 1)],
+                          "slicc": [0.5, 0.6]})
+    table = results.Table(f"practice_{PRACTICE}_list_Dr Brown_slicc_monthly",
+                          f"{PRACTICE}: monthly SLICC of Dr Brown's list", frame,
+                          f"practice {PRACTICE}, named-GP list Dr Brown (internal use only)",
+                          NO_CONTROL, internal=True)
+    sel = results.Selection(practice=PRACTICE)
+    code = pseudonym.pseudonym("Dr Brown", pseudonym.installation_salt())
+    csv = results.export_csv(table, WINDOW, sel).decode()
+    assert "Dr Brown" not in csv
+    assert f"# table: {PRACTICE}: monthly SLICC of {code}'s list" in csv
+    assert csv.count(f"{code},{code},") == 2  # label and usual_gp_id cells
+    archive = zipfile.ZipFile(io.BytesIO(results.export_zip([table], WINDOW, sel)))
+    assert archive.namelist() == [f"practice_{PRACTICE}_list_{code}_slicc_monthly.csv"]
+    assert results.export_name(table, "xlsx") == (f"practice_{PRACTICE}_list_{code}"
+                                                  "_slicc_monthly.xlsx")
+
+
+def test_a_short_id_is_replaced_only_where_it_stands_alone() -> None:
+    codes = {"A": pseudonym.pseudonym("A", SALT)}
+    assert pseudonym.scrub("A81001: monthly SLICC of A's list", codes) == (
+        f"A81001: monthly SLICC of {codes['A']}'s list")
+    assert pseudonym.scrub("practice_A81001_list_A_slicc", codes) == (
+        f"practice_A81001_list_{codes['A']}_slicc")

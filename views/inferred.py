@@ -33,7 +33,7 @@ def show(table: Table, ctx: common.Context) -> None:
                + (f" Exact: {table.own_rows}." if table.own_rows else ""))
     st.download_button("Download CSV", data=lambda: results.export_csv(table, ctx.params,
                                                                         ctx.sel),
-                       file_name=f"{table.key}.csv", mime="text/csv",
+                       file_name=results.export_name(table, "csv"), mime="text/csv",
                        key=f"download_{table.key}", icon=":material/download:")
 
 
