@@ -42,11 +42,11 @@ def show_current(db: Path) -> None:
         st.error(f"The database at {db} cannot be read: {first}. Load an extract below to "
                  "replace it.", icon=":material/error:")
         return
-    cols = st.columns(4)
-    for col, name in zip(cols, ("appointments", "patients", "practices"), strict=False):
+    cols = st.columns(3)
+    for col, name in zip(cols, ("appointments", "patients", "practices"), strict=True):
         col.metric(name.capitalize(), f"{counts[name]:,}")
-    cols[3].metric("Built", (meta.get("built_at") or "unknown").replace("T", " ")[:16])
-    st.caption(f"`{db}` · source: {meta.get('preset', 'unknown')}"
+    built = (meta.get("built_at") or "unknown").replace("T", " ")[:16]
+    st.caption(f"`{db}` · built {built} · source: {meta.get('preset', 'unknown')}"
                + (f" · {meta['notes']}" if meta.get("notes") else ""))
     if report.height:
         with st.expander("Last ingest report"):
