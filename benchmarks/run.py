@@ -94,15 +94,21 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants (a JVM under Python, say)."""
+def tree_rss_mb(pid: int, cpu: dict[int, float] | None = None) -> float:
+    """Resident memory of a process and all its descendants (a JVM under Python, say); if
+    `cpu` is given, each one's CPU seconds so far are recorded in it by pid."""
     total, todo, page = 0, [pid], os.sysconf("SC_PAGE_SIZE")
+    tick = os.sysconf("SC_CLK_TCK")
     while todo:
         p = todo.pop()
         try:
             with open(f"/proc/{p}/statm") as f:
                 total += int(f.read().split()[1]) * page
-        except OSError:
+            if cpu is not None:
+                with open(f"/proc/{p}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                cpu[p] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        except (OSError, IndexError, ValueError):
             continue
         todo += _children(p)
     return total / 2**20
@@ -142,8 +148,9 @@ def run_child(step: str, spec: dict[str, Any], work: Path, timeout: float) -> di
                                  str(out_path)], cwd=REPO, stdout=log, stderr=log,
                                 start_new_session=True)
         peak, status, usage = 0.0, None, None
+        tree_cpu: dict[int, float] = {}
         while status is None:
-            peak = max(peak, tree_rss_mb(proc.pid))
+            peak = max(peak, tree_rss_mb(proc.pid, tree_cpu))
             pid, code, rusage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 status, usage = code, rusage
@@ -156,7 +163,10 @@ def run_child(step: str, spec: dict[str, Any], work: Path, timeout: float) -> di
         elapsed = time.perf_counter() - started
         proc.returncode = 0  # reaped above
     peak = max(peak, usage.ru_maxrss / 1024 if usage else 0.0)
-    cpu = usage.ru_utime + usage.ru_stime if usage else 0.0
+    # the child's own CPU (its threads and any children it waited for) plus, as last polled,
+    # descendants it never waits for (Spark's JVM)
+    own = usage.ru_utime + usage.ru_stime if usage else tree_cpu.get(proc.pid, 0.0)
+    cpu = own + sum(v for p, v in tree_cpu.items() if p != proc.pid)
     measured = {"process_seconds": elapsed, "peak_mb": peak, "cpu_seconds": cpu}
     if status == -1:
         return {"error": f"stopped after {timeout:.0f} s (time limit)", **measured}
