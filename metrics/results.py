@@ -412,6 +412,9 @@ def overview_tables(source: ResultSource, sel: Selection, rule: DisclosureRule
                            title=f"All PCNs: {d.name} with 95% intervals"),
         "trend": monthly_slicc(source, "all", rule, table_key="all_slicc_monthly",
                                title="Whole dataset: monthly SLICC"),
+        # PCNs differ in size: the page leads with their funnel, not a ranking
+        "pcn_funnel": funnel_table(funnel_units(source, sel.index, rule, unit="pcn"),
+                                   sel.index, label_col="pcn_code"),
     }
 
 
@@ -900,6 +903,9 @@ def network_tables(source: ResultSource, sel: Selection, rule: DisclosureRule,
     }
     if pcn is not None:
         out["pcn_practices"] = funnel_units(source, sel.index, rule, scope="pcn", code=pcn)
+        monthly = monthly_slicc(source, "pcn", rule, [pcn], table_key=f"pcn_{pcn}_slicc_monthly",
+                                title=f"PCN {pcn}: monthly SLICC")
+        out["pcn_spc"] = spc_table(monthly, "slicc")
     return out
 
 

@@ -273,6 +273,20 @@ def test_the_funnel_within_one_pcn_and_of_pcns(open_app: App, sample_db: Path,
                or t["name"].startswith("Outside")) == SMALL.pcns
 
 
+def test_overview_leads_with_the_pcn_funnel_and_networks_shows_the_pcn_spc(
+        open_app: App, sample_db: Path, sample_practice: str) -> None:
+    at = open_app(sample_db, practice=sample_practice)
+    titles = list(charts(at))
+    assert titles[0] == "SLICC funnel plot: PCNs in the data (limits widened for over-dispersion)"
+    assert titles.index(titles[0]) < titles.index("SLICC by PCN, with 95% intervals")
+    at.switch_page("views/networks.py").run()
+    directory = results.directory(results.open_results(sample_db))
+    pcn = directory.filter(pl.col("practice_code") == sample_practice)["pcn_code"][0]
+    spc = chart(at, f"PCN {pcn}: monthly SLICC: XmR chart")
+    assert annotations(spc)["variation"].startswith("Variation: ")
+    assert len(values(trace(spc, "Monthly value")["x"])) == 24
+
+
 def test_continuity_against_list_size_colours_by_the_chosen_group(
         open_app: App, sample_db: Path) -> None:
     at = open_app(sample_db, "networks")

@@ -94,6 +94,21 @@ def main() -> None:
         st.info("Choose a PCN (or a practice) in the sidebar to see its practices.",
                 icon=":material/touch_app:")
 
+    if "pcn_spc" in tables:
+        spc = tables["pcn_spc"]
+        st.subheader("The PCN month by month")
+        st.caption("XmR chart of the PCN's monthly SLICC (Making Data Count): hover a point "
+                   "for why it is or is not special cause. Targets, rebasing and rolling UPC "
+                   "are on the My practice page.")
+        badges = [f":{'blue' if k == 'improvement' else 'orange' if k == 'concern' else 'gray'}"
+                  f"-badge[{text}]" for k, text in figures.spc_icons(spc)]
+        if badges:
+            st.markdown(" ".join(badges))
+        st.plotly_chart(figures.spc_figure(spc, ctx.params, title=spc.title),
+                        key="networks_pcn_spc")
+        with st.expander("SPC figures"):
+            common.show_table(spc, ctx)
+
     st.subheader("Continuity against list size")
     group = st.radio("Colour and shape by", list(GROUPS), format_func=GROUPS.get,
                      horizontal=True, key="size_group")

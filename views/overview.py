@@ -53,6 +53,15 @@ def main() -> None:
     latest = trend.row(-1, named=True) if trend.height else None
     headline(ctx, tables["summary"].frame.row(0, named=True), latest)
 
+    st.subheader("PCNs against their size")
+    funnel = tables["pcn_funnel"]
+    st.plotly_chart(figures.funnel_figure(funnel, d.key, ctx.params, title=funnel.title,
+                                          label_col="pcn_code", selected=ctx.sel.pcn),
+                    key="overview_pcn_funnel")
+    st.caption("PCNs differ in size, so they are compared on a funnel plot first: points "
+               "inside the limits differ from the overall value no more than chance allows. "
+               "Practices, scopes and unadjusted limits are on the Networks page.")
+
     st.subheader("PCNs side by side")
     overall = tables["all"].numeric()[d.value_col][0] if tables["all"].frame.height else None
     st.plotly_chart(figures.comparison_figure(
