@@ -229,7 +229,7 @@ def show_table(table: Table, ctx: Context, *, caption: str | None = None,
     st.caption(" ".join(notes))
     st.download_button(
         "Download CSV", data=lambda: results.export_csv(table, ctx.params, ctx.sel),
-        file_name=f"{table.key}.csv", mime="text/csv", key=f"download_{table.key}",
+        file_name=results.export_name(table, "csv"), mime="text/csv", key=f"download_{table.key}",
         icon=":material/download:")
 
 

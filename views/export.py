@@ -41,18 +41,18 @@ def main() -> None:
                        format_func=lambda k: f"{shown[k][0]}: {shown[k][1].title}")
     page, table = shown[key]
     about = results.export_about(table, ctx.params, ctx.sel)
-    st.code("\n".join(f"# {k}: {v}" for k, v in about), language=None)
+    st.code("\n".join(f"# {k}: {v}" for k, v in about), language=None, wrap_lines=True)
     frame = results.display_frame(table.frame)
     st.dataframe(frame, column_config=common.column_config(frame), hide_index=True,
                  key="export_preview")
     left, middle, right = st.columns(3)
     left.download_button("Download CSV", data=lambda: results.export_csv(table, ctx.params,
                                                                           ctx.sel),
-                         file_name=f"{table.key}.csv", mime="text/csv", key="export_csv",
-                         icon=":material/download:", type="primary")
+                         file_name=results.export_name(table, "csv"), mime="text/csv",
+                         key="export_csv", icon=":material/download:", type="primary")
     middle.download_button(
         "Download XLSX", data=lambda: results.export_xlsx(table, ctx.params, ctx.sel),
-        file_name=f"{table.key}.xlsx", key="export_xlsx", icon=":material/download:",
+        file_name=results.export_name(table, "xlsx"), key="export_xlsx", icon=":material/download:",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     everything = [t for _, t in shown.values()]
     right.download_button(
