@@ -8,14 +8,25 @@ is rebuilt over and over (tests/e2e fixtures; skipped without chromium).
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
 from metrics import results
+from metrics.access import POLICY_ENV
 from metrics.disclosure import NHS_RULE
 from tests.access_support import OWN, build_db
 
+ROOT = Path(__file__).resolve().parents[1]
 OWN_PATIENTS = 9  # Riverside's eligible patients in the base database (tests/access_support.py)
 
 
@@ -87,3 +98,107 @@ def test_readers_on_threads_never_fail_during_repeated_swaps(tmp_path: Path) -> 
             t.join()
     assert errors == []
     assert last == [OWN_PATIENTS + 6] * 4
+
+
+# ---- a real server, several browser sessions, repeated rebuilds ------------------------------
+
+BROWSER_TIMEOUT = 60_000
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """Debian's chromium (playwright cannot download its own here)."""
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS
+
+    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if path is None:
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    return {**browser_type_launch_args, "executable_path": path, "args": CHROMIUM_FLAGS}
+
+
+@contextmanager
+def dashboard_server(db: Path, log: Path) -> Iterator[str]:
+    """`streamlit run dashboard.py` on a free local port, in local mode, on `db`."""
+    from tests.e2e.conftest import STARTUP_SECONDS, free_port, wait_healthy
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != POLICY_ENV} | {"CONTINUITY_DB": str(db)}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
+           "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_healthy(url, proc, STARTUP_SECONDS)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+def settle(page: Page) -> None:
+    """The session's run has finished, and it shows no exception and no error panel."""
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=BROWSER_TIMEOUT)
+    expect(page.locator('[data-testid="stSpinner"]')).to_have_count(0, timeout=BROWSER_TIMEOUT)
+    for kind in ("stException", "stAlertContentError"):
+        assert page.locator(f'[data-testid="{kind}"]').count() == 0, page.inner_text("body")
+
+
+def patients_shown(page: Page) -> str:
+    metric = page.get_by_test_id("stMetric").filter(has_text="Patients")
+    return metric.get_by_test_id("stMetricValue").inner_text()
+
+
+@pytest.mark.e2e
+def test_open_browser_sessions_read_through_repeated_rebuilds(browser: Browser,
+                                                              tmp_path: Path) -> None:
+    """Three sessions (separate browser contexts) keep switching pages while the database is
+    rebuilt eight times; none shows an error, and afterwards each, without reloading, shows
+    the last build's patient count on the Data page (14 + 8 extra Riverside patients)."""
+    db = build_db(tmp_path / "c.duckdb")
+    with dashboard_server(db, tmp_path / "streamlit.log") as url:
+        pages = [browser.new_context().new_page() for _ in range(3)]
+        for page in pages:
+            page.goto(f"{url}/data")
+            settle(page)
+            assert patients_shown(page) == "14"
+        failures: list[BaseException] = []
+        done = threading.Event()
+
+        def rebuild_repeatedly() -> None:
+            try:
+                for extra in range(1, 9):
+                    build_db(db, extra_own_patients=extra)
+                    time.sleep(0.3)
+            except BaseException as exc:  # noqa: BLE001 - reported by the test
+                failures.append(exc)
+            finally:
+                done.set()
+
+        rebuilder = threading.Thread(target=rebuild_repeatedly)
+        rebuilder.start()
+        rounds = 0
+        try:
+            while not done.is_set() or rounds < 2:
+                target = ("Overview", "Data")[rounds % 2]
+                for page in pages:  # every session reruns at once, then each is checked
+                    page.get_by_test_id("stSidebarNavLink").filter(has_text=target).click()
+                for page in pages:
+                    settle(page)
+                rounds += 1
+        finally:
+            rebuilder.join()
+        assert failures == []
+        assert rounds >= 2
+        for page in pages:
+            page.get_by_test_id("stSidebarNavLink").filter(has_text="Overview").click()
+            settle(page)
+            page.get_by_test_id("stSidebarNavLink").filter(has_text="Data").click()
+            settle(page)
+            assert patients_shown(page) == str(14 + 8)
