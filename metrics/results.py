@@ -181,6 +181,8 @@ ROLE_GROUP_ORDER = ("GP", "GP registrar", "Locum GP", "Nurse", "Pharmacist",
 MODE_LABELS = {"face_to_face": "Face to face", "telephone": "Telephone",
                "video_online": "Video or online", "home_visit": "Home visit",
                "unknown": "Unknown mode"}
+BREAKDOWN_NAMES = {"age_band": "age band", "contacts_band": "contacts in the window",
+                   "patient_imd_quintile": "patient deprivation quintile"}
 PRACTICE_GROUPS = {  # page breakdown -> (level, column label)
     "age_band": ("practice_age_band", "age_band"),
     "contacts_band": ("practice_contacts_band", "contacts_band"),
@@ -331,6 +333,12 @@ def available_months(source: ResultSource) -> list:
     return source.query(sql)["month"].to_list()
 
 
+def _index_name(key: str) -> str:
+    from metrics.methods import index
+
+    return index(key).name
+
+
 def _label_quintile(col: str) -> pl.Expr:
     return pl.col(col).replace_strict(QUINTILE_LABELS, default=pl.col(col)).alias("label")
 
@@ -446,7 +454,8 @@ def practice_peers(source: ResultSource, practice: str, key: str, viewer: Viewer
     frame = stack(parts)
     frame = frame.select("unit", "level", *[c for c in frame.columns
                                             if c not in ("unit", "level", "subgroup")])
-    return Table(f"practice_{practice}_peers_{key}", f"{practice} against PCN, ICB and all",
+    return Table(f"practice_{practice}_peers_{key}",
+                 f"{practice} against its PCN, ICB and all practices: {_index_name(key)}",
                  frame, f"practice {practice} with its PCN, ICB and all practices", shared,
                  own_rows=_own_text(practice, own))
 
@@ -541,7 +550,9 @@ def spc_table(series: Table, value_col: str, *, target: float | None = None,
     frame = series.frame.join(stats, on="month", how="left", maintain_order="left")
     what = f"; target {target:.0%}" if target is not None else ""
     rebased = ("; rebased at " + ", ".join(f"{d:%b %Y}" for d in rebase_at)) if rebase_at else ""
-    return Table(f"{series.key}_spc", f"{series.title}: XmR chart{what}{rebased}", frame,
+    key = (f"{series.key}_spc" + (f"_target{target * 100:.0f}" if target is not None else "")
+           + "".join(f"_rebased{d:%Y-%m}" for d in rebase_at))
+    return Table(key, f"{series.title}: XmR chart{what}{rebased}", frame,
                  series.scope, series.rule, own_rows=series.own_rows, internal=series.internal,
                  result=result)
 
@@ -691,7 +702,7 @@ def practice_groups(source: ResultSource, practice: str, breakdown: str, key: st
     frame = frame.select(label.alias("label"), pl.col("subgroup").alias(column),
                          *index_columns(key))
     return Table(f"practice_{practice}_{breakdown}_{key}",
-                 f"{practice}: {key} by {breakdown}", frame,
+                 f"{practice}: {_index_name(key)} by {BREAKDOWN_NAMES[breakdown]}", frame,
                  f"practice {practice} by {breakdown}", viewer.shared_rule,
                  own_rows=_own_text(practice, rule))
 
@@ -841,8 +852,10 @@ def funnel_table(units: Table, key: str, *, overdispersion: bool = True,
     frame = units.numeric()
     n_col = d.denominator_col
     usable = frame.filter(pl.col(d.value_col).is_not_null() & (pl.col(n_col) > 0))
+    title = units.title
+    what = title[:1].lower() + title[1:] if title[1:2].islower() else title  # keep "PCNs"
     if usable.height < 2:
-        return Table(f"{units.key}_funnel", f"{d.name} funnel plot: {units.title}", units.frame,
+        return Table(f"{units.key}_funnel", f"{d.name} funnel plot: {what}", units.frame,
                      units.scope,
                      units.rule, own_rows=units.own_rows)
     if d.kind == "ratio":
@@ -858,8 +871,6 @@ def funnel_table(units: Table, key: str, *, overdispersion: bool = True,
         pl.col("flag95").alias("outside_95"), pl.col("flag998").alias("outside_99_8"))
     shown = units.frame.join(stats, on=label_col, how="left", maintain_order="left")
     limits = "limits widened for over-dispersion" if overdispersion else "unadjusted limits"
-    title = units.title
-    what = title[:1].lower() + title[1:] if title[1:2].islower() else title  # keep "PCNs"
     return Table(f"{units.key}_funnel", f"{d.name} funnel plot: {what} ({limits})", shown,
                  units.scope, units.rule, own_rows=units.own_rows, result=result)
 

@@ -351,6 +351,17 @@ def test_export_lists_the_page_tables_and_keeps_named_staff_out_by_default(
     assert any("A81001: named-GP lists" in c for c in at.selectbox(key="export_table").options)
 
 
+def test_export_follows_the_page_choices_kept_in_the_address(open_app: App,
+                                                             hand_db: Path) -> None:
+    at = open_app(hand_db, "export", practice="A81001", series="Its PCN",
+                  target="Excellent: above 75%", rebase="Feb 2024", scope="One ICB",
+                  scope_code="QBB", dispersion="false")
+    titles = at.selectbox(key="export_table").options
+    assert ("My practice: PCN U00001: monthly SLICC: XmR chart; target 75%; rebased at "
+            "Feb 2024") in titles
+    assert "Networks: SLICC funnel plot: practices in ICB QBB" in titles  # one unit: no limits
+
+
 def test_the_methods_page_explains_every_index(open_app: App, sample_db: Path) -> None:
     at = open_app(sample_db, "methods")
     labels = [e.label for e in at.expander]

@@ -211,7 +211,7 @@ def test_spc_table_lists_the_limits_drawn_for_the_practice(source):
     assert got[MAR]["variation"] is None and got[MAR]["slicc"] is None
     assert spc.result.target == 0.5
     assert spc.result.assurance == "inconsistent"  # 0.14 .. 1.03 straddles 50%
-    assert spc.key == f"practice_{A}_slicc_monthly_spc"
+    assert spc.key == f"practice_{A}_slicc_monthly_spc_target50"
 
 
 def test_spc_series_can_be_a_named_gp_list_or_the_pcn(source):
