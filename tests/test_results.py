@@ -469,3 +469,13 @@ def test_window_params_cover_whole_calendar_months():
     assert (params.window_start, params.window_end) == (date(2023, 12, 1), date(2024, 2, 29))
     assert (params.staff_group, params.modes, params.min_contacts) == (
         "clinical", ("telephone",), 3)
+
+
+def test_a_reviewer_gets_every_practice_table_controlled_and_no_named_staff(source):
+    tables = results.practice_tables(source, Selection(practice=A), REVIEWER,
+                                     PracticeOptions(series="gp_list", gp_list="G1"))
+    assert "gp_lists" not in tables
+    assert not any(t.internal or t.own_rows for t in tables.values())
+    monthly = {r["month"]: r for r in tables["monthly"].frame.iter_rows(named=True)}
+    assert (monthly[JAN]["slicc_numerator"], monthly[JAN]["slicc"]) == ("*", "*")
+    assert results.practice_tables(source, Selection(practice="Z99999"), REVIEWER) == {}
