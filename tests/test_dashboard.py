@@ -138,7 +138,10 @@ def test_changing_the_index_filter_changes_the_figures(open_app: App, sample_db:
 def test_my_practice_headline_and_spc_on_the_hand_worked_extract(open_app: App,
                                                                  hand_db: Path) -> None:
     at = open_app(hand_db, "practice", practice="A81001")
-    window = at.metric[1]
+    latest, window = at.metric[0], at.metric[1]
+    assert (latest.label, latest.value) == ("SLICC in Mar 2024", "no data")  # never 0%
+    assert ("No GP contacts of named-GP patients this month; last month with data Feb 2024: "
+            "50.0%") in texts(at)
     assert window.value == "60.0%"  # 3 of 5 GP contacts with the named GP
     assert "3 of 5 GP contacts" in texts(at)
     spc = chart(at, "A81001: monthly SLICC: XmR chart")

@@ -123,19 +123,24 @@ def own_row(table: Table) -> dict:
 
 
 def headline(ctx: common.Context, tables: dict[str, Table]) -> None:
-    monthly = tables["monthly"].numeric().drop_nulls("slicc")
+    shown = tables["monthly"].frame
     window = own_row(tables["window_slicc"])
     cols = st.columns(4)
-    if monthly.height:
-        last = monthly.row(-1, named=True)
-        cols[0].metric(f"SLICC in {last['month']:%b %Y}",
-                       common.metric_value(last["slicc"], True),
-                       help="The last month of the window with GP contacts of named-GP "
-                            "patients; pooled over those contacts.")
+    last = shown.row(-1, named=True)  # the window's last month, as shown (blank, * or a value)
+    cols[0].metric(f"SLICC in {last['month']:%b %Y}", common.metric_value(last["slicc"], True),
+                   help="The last month of the window, pooled over the GP contacts of "
+                        "named-GP patients. 'no data' means none that month, never 0%.")
+    if last["slicc"] is None:
+        earlier = shown.filter(pl.col("slicc").is_not_null())
+        note = "No GP contacts of named-GP patients this month"
+        if earlier.height:
+            prior = earlier.row(-1, named=True)
+            note += (f"; last month with data {prior['month']:%b %Y}: "
+                     f"{common.metric_value(prior['slicc'], True)}")
+        cols[0].caption(note)
+    else:
         cols[0].caption(f"{common.count_text(last['slicc_numerator'])} of "
                         f"{common.count_text(last['slicc_denominator'])} GP contacts")
-    else:
-        cols[0].metric("SLICC this month", "no data")
     cols[1].metric(f"SLICC over {figures.window_text(ctx.params)}",
                    common.metric_value(window["slicc"], True))
     cols[1].caption(f"{common.count_text(window['slicc_numerator'])} of "
