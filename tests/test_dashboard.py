@@ -317,6 +317,24 @@ def test_the_hand_worked_deprivation_bands_are_hidden_under_the_nhs_rule(
     assert annotations(spec)["empty"] == "No data for this selection"
 
 
+def test_a_practice_without_contacts_shows_no_data_never_zero(open_app: App,
+                                                              tmp_path: Path) -> None:
+    tables = hand_extract()
+    dormant = tables["practices"].head(1).with_columns(
+        practice_code=pl.lit("A81004"), practice_name=pl.lit("Dormant Surgery"))
+    tables["practices"] = pl.concat([tables["practices"], dormant])
+    db = tmp_path / "dormant.duckdb"
+    build.rebuild(build.result_from_tables(tables, "test"), db)
+    at = open_app(db, "practice", practice="A81004")
+    assert not at.error
+    assert [m.value for m in at.metric] == ["no data"] * 4
+    spc = chart(at, "A81004: monthly SLICC: XmR chart")
+    assert annotations(spc)["empty"] == "No data for this selection"
+    peers = chart(at, "SLICC: practice, PCN, ICB and all practices")
+    estimates = values(trace(peers, "Estimate (95% CI)")["y"])
+    assert "Practice A81004" not in estimates  # the practice's row has no dot
+
+
 def test_no_practice_chosen_shows_a_clear_empty_state(open_app: App, sample_db: Path) -> None:
     at = open_app(sample_db, "practice")
     assert at.info[-1].value == "Choose a practice in the sidebar to see its continuity."
