@@ -374,7 +374,7 @@ def test_export_lists_the_page_tables_and_keeps_named_staff_out_by_default(
 def test_export_follows_the_page_choices_kept_in_the_address(open_app: App,
                                                              hand_db: Path) -> None:
     at = open_app(hand_db, "export", practice="A81001", series="Its PCN",
-                  target="Excellent: above 75%", rebase="Feb 2024", scope="One ICB",
+                  target="75% (excellent)", rebase="Feb 2024", scope="One ICB",
                   scope_code="QBB", dispersion="false")
     titles = at.selectbox(key="export_table").options
     assert ("My practice: PCN U00001: monthly SLICC: XmR chart; target 75%; rebased at "

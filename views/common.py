@@ -100,8 +100,7 @@ def page_tables(db: str, version: tuple[int, int], params: Params | None, page: 
 FUNNEL_UNITS = {"practice": "Practices", "pcn": "PCNs"}
 FUNNEL_SCOPES = {"all": "Everything", "icb": "One ICB", "pcn": "One PCN"}
 SPC_SERIES = {"practice": "The practice", "gp_list": "A named-GP list", "pcn": "Its PCN"}
-SPC_TARGETS = {"none": "No target", "good": "Good: above 50%",
-               "excellent": "Excellent: above 75%"}
+SPC_TARGETS = {"none": "None", "good": "50% (good)", "excellent": "75% (excellent)"}
 DECILE_PEERS = {"all": "All practices", "icb": "Its ICB"}
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
