@@ -431,3 +431,17 @@ def test_the_data_page_refuses_a_load_larger_than_the_total_limit(
         f"The 2 uploaded files add up to {2 * len(part):,} bytes, more than the 1,024 bytes "
         "allowed in one load")
     assert "check" not in [b.key for b in at.button]  # nothing is read or checked
+
+
+def test_the_secrets_example_configures_sign_in_and_names_the_policy() -> None:
+    import tomllib
+
+    secrets = tomllib.loads((ROOT / ".streamlit" / "secrets.toml.example").read_text("utf-8"))
+    assert {"redirect_uri", "cookie_secret", "client_id", "client_secret",
+            "server_metadata_url"} <= set(secrets["auth"])
+    assert secrets["auth"]["redirect_uri"].endswith("/oauth2callback")
+    assert secrets["access"]["policy_file"] == "access_policy.toml"
+    assert access.auth_configured(FakeSecrets(secrets))
+    assert access.login_provider(FakeSecrets(secrets)) is None  # the one default provider
+    ignored = (ROOT / ".gitignore").read_text("utf-8").splitlines()
+    assert ".streamlit/secrets.toml" in ignored and "access_policy.toml" in ignored
