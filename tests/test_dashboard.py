@@ -414,3 +414,18 @@ def test_uploading_an_extract_checks_then_rebuilds_the_database(
     assert "The database was rebuilt from the uploaded extract." in [s.value for s in at.success]
     counts = results.store_counts(results.open_results(db))
     assert counts == {"appointments": 16, "patients": 4, "practices": 3}
+
+
+def test_the_validation_report_lists_rejected_rows_with_their_reason(open_app: App,
+                                                                    hand_db: Path) -> None:
+    at = open_app(hand_db, "data")
+    good = hand_extract()["appointments"].head(2).write_csv()
+    bad = good + "x9,p1,A81001,not a date,,G1,gp,attended,face_to_face\n"
+    at.file_uploader(key="upload_appointments").set_value(("a.csv", bad.encode(), "text/csv"))
+    at.run()
+    at.button(key="check").click().run()
+    assert "appointments: 3 rows read from 1 file = 2 loaded + 0 merged duplicates + 1 rejected" \
+        in at.code[0].value
+    assert any(m.value.startswith("**Rejected rows**: 1") for m in at.markdown)
+    (rejects,) = [d.value for d in at.dataframe if "reason" in d.value.columns]
+    assert rejects["line"].tolist() == [4] and rejects["column"].tolist() == ["appointment_date"]
