@@ -91,9 +91,9 @@ def ensure_default_store(path: Path | None = None, *, config: SampleConfig = DEF
         return False
     result = sample_result(config, _scaled(progress, 0.0, 0.3))
     rebuild(result, path, progress=_scaled(progress, 0.3, 0.7))
-    from metrics.gpad import load_sample  # national context: the shipped GPAD sample files
+    from metrics.sample_gpad import load_into_store  # national context: GPAD of this sample
 
-    load_sample(path)
+    load_into_store(result.tables, path)
     return True
 
 

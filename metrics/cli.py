@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--end", type=iso_date, default=SampleConfig.end, metavar="YYYY-MM-DD",
                    help="last day with appointments (default %(default)s)")
     s.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    s.add_argument("--gpad-months", type=int, default=0, metavar="N",
+                   help="also write GPAD practice-level files of the last N months to DIR/gpad "
+                        "(national context, for ingest-gpad)")
 
     i = sub.add_parser("ingest", help="check and load an extract into the database",
                        description="Check an extract, report every row (loaded, merged as a "
@@ -249,9 +252,16 @@ def cmd_sample(args: argparse.Namespace, progress) -> int:
                               months=args.months, end=args.end, scale=args.scale)
     except ValueError as exc:  # SampleConfig says which setting is out of range
         raise UsageError(str(exc)) from None
+    if args.gpad_months < 0:
+        raise UsageError("--gpad-months must be 0 or more")
     paths = generate_to_dir(args.out, config, fmt=args.format, progress=progress)
     for name, path in paths.items():
         print(f"{name}: {path}")
+    if args.gpad_months:
+        from metrics.sample_gpad import write_extract_gpad
+
+        for path in write_extract_gpad(args.out, args.gpad_months):
+            print(f"gpad: {path}")
     return 0
 
 

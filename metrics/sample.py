@@ -681,5 +681,11 @@ def generate_to_dir(out_dir: Path, config: SampleConfig = SampleConfig(), fmt: s
 
 
 def write_sample_data(out_dir: Path = SAMPLE_DATA_DIR) -> dict[str, Path]:
-    """Regenerate the shipped sample_data/ CSV files from SAMPLE_DATA_CONFIG."""
-    return write_extract(generate(SAMPLE_DATA_CONFIG), out_dir, "csv")
+    """Regenerate the shipped sample_data/ CSV files from SAMPLE_DATA_CONFIG, and the GPAD
+    files of sample_data/gpad/ from the same extract (metrics.sample_gpad)."""
+    from metrics.sample_gpad import sample_crosstab, write_crosstab
+
+    tables = generate(SAMPLE_DATA_CONFIG)
+    paths = write_extract(tables, out_dir, "csv")
+    write_crosstab(sample_crosstab(tables), Path(out_dir) / "gpad")
+    return paths

@@ -246,7 +246,7 @@ def test_cli_ingest_gpad(december, tmp_path, capsys) -> None:
                    "file: no column APPT_STATUS"]
 
 
-# ---- the shipped sample -------------------------------------------------------------------------
+# ---- the shipped sample (the default store's own GPAD: tests/test_sample_gpad.py) ---------------
 
 
 def test_the_sample_files_two_months_one_split_by_region() -> None:
@@ -266,21 +266,3 @@ def test_the_sample_files_two_months_one_split_by_region() -> None:
         # the extract's open practices (Z85577 merged into Z98336 in Nov 2025)
         assert practices - {"Z85577"} <= codes
         assert "Z85577" not in codes
-
-
-def test_the_default_store_holds_the_sample_files(tmp_path) -> None:
-    from metrics import build
-    from metrics.sample import SampleConfig
-
-    db = tmp_path / "continuity.duckdb"
-    assert build.ensure_default_store(db, config=SampleConfig(practices=2, pcns=1, scale=0.02,
-                                                              months=3))
-    expected = gpad.read_gpad(gpad.sample_files()).frame
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        files = con.execute("SELECT file FROM gpad_sources ORDER BY file").fetchall()
-        total = con.execute("SELECT sum(appointments) FROM gpad_appointments").fetchone()[0]
-    finally:
-        con.close()
-    assert [f for (f,) in files] == [p.name for p in gpad.sample_files()]
-    assert total == expected["appointments"].sum()
