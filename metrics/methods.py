@@ -208,4 +208,27 @@ GENERAL_NOTES: tuple[tuple[str, str], ...] = (
     ("Deprivation",
      "IMD 2019 quintile = ceil(decile / 2), Q1 = most deprived. The practice band comes from "
      "the practice's population-weighted decile; the patient band from the patient's LSOA."),
+    ("Rolling UPC",
+     "For each month, UPC over the 12 calendar months ending with it (mean over patients with "
+     "at least the minimum contacts in those months, and pooled), drawn on an XmR chart. "
+     "Successive points share 11 months, so the series moves slowly and its points are not "
+     "independent: read a run or trend as change, a single point less strongly. Windows that "
+     "reach back before a practice's first month of data are drawn hollow and left out of the "
+     "limits: they read high."),
+    ("SLICC against an inferred regular GP",
+     "For exports that name no GP: the GP a patient saw most, at least twice, in the 12 "
+     "calendar months before the month (a tie goes to the one seen most recently) stands in "
+     "for the named GP. Always labelled 'inferred' and never mixed with SLICC against the "
+     "named GP. It reads high in the first months of data, when little history exists, and "
+     "can read higher than SLICC against a named GP, because the GP is chosen from the "
+     "patient's own visits."),
+    ("National context",
+     "NHS England's Appointments in General Practice (GPAD) practice-level monthly files, "
+     "imported as published: share of appointments with GPs against other practice staff, "
+     "the mode mix and the DNA rate, for the practice, its PCN, its sub-ICB and every "
+     "practice in the loaded files. Published counts, not this product's continuity figures."),
+    ("Clinician names",
+     "Clinician names stay in the practice's own view. Downloads carry stable pseudonyms "
+     "(GP-3F9A1C): the same name always gives the same code on one installation, from a "
+     "secret salt kept beside the database."),
 )
