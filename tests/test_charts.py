@@ -96,6 +96,13 @@ def test_funnel_chart_flags_label_outliers_and_leave_out_blank_units(practices):
     assert sum(len(t.x) for t in fig.data if t.name.startswith(("Within", "Outside"))) == 5
 
 
+def test_a_selected_outlier_is_labelled_once_by_its_own_trace(practices):
+    res = funnel_proportions(practices, "num", "den", overdispersion=False)
+    fig = funnel_chart(res, label_col="practice", title="SLICC", selected="High")
+    assert list(trace(fig, "Outside 99.8% limits").text) == ["", "Low"]
+    assert list(trace(fig, "Selected: High").text) == ["High"]
+
+
 def test_funnel_hover_shows_numerator_denominator_and_interval(practices):
     res = funnel_proportions(practices, "num", "den")
     fig = funnel_chart(res, label_col="practice", title="SLICC", selected="Typical",

@@ -76,7 +76,9 @@ def funnel_chart(result: FunnelResult, *, label_col: str, title: str,
         if not mask.any():
             continue
         colour, symbol = FUNNEL_STYLE[cls]
-        text = units.filter(pl.Series(mask))[label_col].cast(pl.Utf8).to_list()
+        # the selected unit is labelled once, by its own trace
+        text = [t if t != selected else ""
+                for t in units.filter(pl.Series(mask))[label_col].cast(pl.Utf8).to_list()]
         fig.add_trace(go.Scatter(
             x=units["precision"].to_numpy()[mask], y=units["value"].to_numpy()[mask],
             mode="markers+text" if cls in labelled else "markers", name=name,
