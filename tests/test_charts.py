@@ -267,6 +267,8 @@ def test_line_chart_shows_missing_months_as_gaps_per_series():
     assert np.isnan(b.customdata[2]) and b.customdata[3] == 14
     assert a.connectgaps is False and b.connectgaps is False
     assert (a.marker.symbol, b.marker.symbol) == SERIES_SYMBOLS[:2]
+    # four months: one tick a month, named by month, never by day
+    assert (fig.layout.xaxis.dtick, fig.layout.xaxis.tickformat) == ("M1", "%b %Y")
     assert a.line.color != b.line.color and a.line.dash != b.line.dash
     assert "n = %{customdata:,.0f} contacts" in a.hovertemplate
     single = line_chart(df.filter(pl.col("practice") == "A"), period_col="month",

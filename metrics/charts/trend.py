@@ -36,4 +36,7 @@ def line_chart(df: pl.DataFrame, *, period_col: str, value_col: str, n_col: str,
             customdata=months[n_col].cast(pl.Float64).fill_null(np.nan).to_numpy(),
             hovertemplate=(f"<b>{name}</b> %{{x|%b %Y}}<br>%{{y:{fmt}}}<br>"
                            f"n = %{{customdata:,.0f}} {n_label}<extra></extra>")))
-    return apply_layout(fig, title, subtitle, y_title=y_title, percent_y=percent)
+    fig = apply_layout(fig, title, subtitle, y_title=y_title, percent_y=percent)
+    # Monthly points: month ticks (a short series would otherwise get day ticks).
+    periods = df[period_col].n_unique() if df.height else 0
+    return fig.update_xaxes(tickformat="%b %Y", dtick="M1" if periods <= 12 else None)
