@@ -266,7 +266,6 @@ class Runner:
             self.results += [Measured(**m) for m in saved["results"]]
             self.loads.append(f"{saved['command']}: {saved['load_start']} at the start, "
                               f"{saved['load_end']} at the end")
-        self.merged = len(self.results)
 
     # steps
     def measure(self, step: str, rows: int, engine: str, spec: dict[str, Any]) -> Measured:
@@ -598,8 +597,9 @@ def write_results(runner: Runner) -> None:
         "## Machine",
         "",
         *(f"- {k}: {v}" for k, v in info.items()),
-        f"- load average (1 / 5 / 15 min) at the start: {runner.load_start}; now: "
-        f"{load_average()} (other work shares this machine: figures are upper bounds)",
+        f"- load average (1 / 5 / 15 min) when this run started: {runner.load_start}; when this "
+        f"report was written: {load_average()} (other work shares this machine: figures are "
+        "upper bounds)",
         "",
         "## Results",
         "",
@@ -637,7 +637,7 @@ def write_results(runner: Runner) -> None:
         lines[i:i] = [f"- load average in a merged run ({text})" for text in runner.loads]
     plan.out.with_suffix(".json").write_text(json.dumps(
         {"command": plan.command, "load_start": runner.load_start, "load_end": load_average(),
-         "results": [asdict(m) for m in results[runner.merged:]]}, default=str))
+         "results": [asdict(m) for m in results]}, default=str))
     notes = plan.out.with_suffix(".notes.md")
     if notes.exists():
         lines += ["## Notes", "", notes.read_text().strip(), ""]
