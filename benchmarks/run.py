@@ -576,8 +576,23 @@ def dashboard_lines(results: list[Measured]) -> list[str]:
     return lines
 
 
+def latest(results: list[Measured]) -> list[Measured]:
+    """One measurement per step, scale and engine: a later one (a step measured again, or a
+    later --merge file) replaces an earlier one, keeping the earlier one's place."""
+    keep: dict[tuple[str, str, str], Measured] = {}
+    for m in results:
+        keep[(m.step, m.scale, m.engine)] = m
+    seen, out = set(), []
+    for m in results:
+        key = (m.step, m.scale, m.engine)
+        if key not in seen:
+            seen.add(key)
+            out.append(keep[key])
+    return out
+
+
 def write_results(runner: Runner) -> None:
-    plan, results = runner.plan, runner.results
+    plan, results = runner.plan, latest(runner.results)
     info = runner.machine
     lines = [
         "# Benchmark results",
@@ -668,7 +683,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the generated data afterwards")
     p.add_argument("--merge", type=Path, action="append", default=[], metavar="JSON",
                    help="include the measurements of another run (its RESULTS.json), e.g. "
-                        "one run in parallel; repeatable")
+                        "one run in parallel; repeatable; a step measured again at the same "
+                        "scale replaces the earlier measurement")
     return p
 
 

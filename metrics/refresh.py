@@ -168,12 +168,17 @@ def _run(backend: engine.DuckDBBackend, step: str, sql: str | None = None) -> No
         raise engine.EngineError(f"step {step} failed: {first}") from exc
 
 
-def _persist(con: duckdb.DuckDBPyConnection, params: Params) -> None:
-    """Result tables, their parameters and the state for the next refresh, into the store."""
+def _persist(con: duckdb.DuckDBPyConnection, params: Params, in_place: bool = False) -> None:
+    """Result tables, their parameters and the state for the next refresh, into the store.
+    `in_place`: update the big state tables that have a queries/refresh_keep_<step>.sql (only
+    the months that changed) instead of writing them again."""
     for name in engine.RESULT_TABLES:
         con.execute(f"CREATE OR REPLACE TABLE store.result_{name} AS SELECT * FROM {name}")
     for name in state_steps():
-        con.execute(f"CREATE OR REPLACE TABLE store.state_{name} AS SELECT * FROM {name}")
+        if in_place and (engine.QUERIES_DIR / f"refresh_keep_{name}.sql").is_file():
+            con.execute(engine.query_text(f"refresh_keep_{name}"))
+        else:
+            con.execute(f"CREATE OR REPLACE TABLE store.state_{name} AS SELECT * FROM {name}")
     con.execute("CREATE OR REPLACE TABLE store.result_params (key VARCHAR, value VARCHAR)")
     con.executemany("INSERT INTO store.result_params VALUES (?, ?)",
                     [(k, str(v)) for k, v in params.as_dict().items()])
@@ -302,6 +307,7 @@ def refresh(db_path: Path) -> RefreshReport:
             if step in MONTHLY_STEPS:
                 backend.register("months", boundary)
                 _run(backend, step)
+                _table(con, f"{step}_boundary", f"SELECT * FROM {step}")
                 backend.register("months", full_months)
                 _run(backend, f"{step}_merged", engine.query_text(f"refresh_{step}"))
                 _table(con, step, f"SELECT * FROM {step}_merged")
@@ -309,7 +315,7 @@ def refresh(db_path: Path) -> RefreshReport:
                 _run(backend, step)
             lap(step)
         _fingerprint(con, backend, params, params)  # what the next refresh checks
-        _persist(con, params)
+        _persist(con, params, in_place=True)
         lap("persist")
     lap("swap store")
     return RefreshReport(params, incremental=True, new_appointments=new_rows, seconds=seconds)

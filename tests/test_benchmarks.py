@@ -55,6 +55,13 @@ def test_a_bad_scale_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) 
     assert err.startswith("error: 'lots' is not a number") and err.count("\n") == 1
 
 
+def test_a_step_measured_again_replaces_the_earlier_measurement() -> None:
+    first = run.Measured("refresh", "1M", "duckdb", seconds=20.0)
+    other = run.Measured("compute", "1M", "duckdb", seconds=27.0)
+    again = run.Measured("refresh", "1M", "duckdb", seconds=15.0)
+    assert run.latest([first, other, again]) == [again, other]
+
+
 def test_a_failing_step_is_reported_not_fatal(tmp_path: Path) -> None:
     result = run.run_child("floor", {"dir": str(tmp_path / "missing")}, tmp_path, timeout=120)
     assert "error" in result and result["process_seconds"] > 0
