@@ -693,21 +693,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        work = args.work_dir or Path(tempfile.mkdtemp(prefix="continuity-bench-", dir="/tmp"))
-        work.mkdir(parents=True, exist_ok=True)
-        plan = Plan(scales=rows_list(args.scales), pandas_scales=rows_list(args.pandas_scales),
-                    spark_scales=rows_list(args.spark_scales),
-                    ingest_rows=parse_rows(args.ingest_scale) if args.ingest_scale else None,
-                    refresh_rows=parse_rows(args.refresh_scale) if args.refresh_scale else None,
-                    memory_limit=args.memory_limit, timeout=args.step_timeout, out=args.out,
-                    work=work, merge=args.merge, command="python -m benchmarks.run " + " ".join(
-                        sys.argv[1:] if argv is None else argv))
+        scales = {"scales": rows_list(args.scales), "pandas_scales": rows_list(args.pandas_scales),
+                  "spark_scales": rows_list(args.spark_scales),
+                  "ingest_rows": parse_rows(args.ingest_scale) if args.ingest_scale else None,
+                  "refresh_rows": parse_rows(args.refresh_scale) if args.refresh_scale else None}
         missing = [str(p) for p in args.merge if not p.is_file()]
         if missing:
             raise BenchmarkError(f"no results file {missing[0]} to merge")
     except BenchmarkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="continuity-bench-", dir="/tmp"))
+    work.mkdir(parents=True, exist_ok=True)
+    plan = Plan(**scales, memory_limit=args.memory_limit, timeout=args.step_timeout,
+                out=args.out, work=work, merge=args.merge,
+                command="python -m benchmarks.run " + " ".join(
+                    sys.argv[1:] if argv is None else argv))
     try:
         runner = Runner(plan)
         runner.run()

@@ -49,10 +49,13 @@ def test_memory_limits_are_read_as_duckdb_writes_them() -> None:
     assert run.limit_mb("512MB") == 512
 
 
-def test_a_bad_scale_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_scale_is_one_line_and_exit_2_and_leaves_no_work_folder(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    before = set(Path("/tmp").glob("continuity-bench-*"))
     assert run.main(["--scales", "lots"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: 'lots' is not a number") and err.count("\n") == 1
+    assert set(Path("/tmp").glob("continuity-bench-*")) == before
 
 
 def test_a_step_measured_again_replaces_the_earlier_measurement() -> None:
