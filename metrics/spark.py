@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
@@ -43,6 +44,9 @@ SESSION_CONF: dict[str, str] = {
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.shuffle.partitions": "4",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # Parquet extracts written by polars or pandas may hold TIME columns: read them (TIME is
+    # then cast to text, see spark_type) instead of failing with UNSUPPORTED_TIME_TYPE
+    "spark.sql.timeType.enabled": "true",
     "spark.driver.extraJavaOptions": "-Dlog4j2.level=error",
 }
 
@@ -50,6 +54,11 @@ INSTALL_HINT = "the Spark engine needs PySpark: pip install -r requirements-spar
 JAVA_HINT = "the Spark engine needs Java 17: install it and set JAVA_HOME or put java on PATH"
 
 ParamsFor = Callable[[engine.Backend], Params]
+
+# Runtime settings a run's child session takes from its parent (a child starts from the
+# SparkContext's settings, not from what a notebook set on its session since).
+CARRIED_CONF = ("spark.sql.session.timeZone", "spark.sql.timeType.enabled",
+                "spark.sql.ansi.enabled", "spark.sql.shuffle.partitions")
 
 
 def _pyspark_sql() -> Any:
@@ -175,8 +184,14 @@ class SparkBackend:
         if keep not in KEEP_MODES:
             raise EngineError(f"keep must be one of {', '.join(KEEP_MODES)}, not {keep!r}")
         self.spark = _child(spark)
+        if self.spark is not spark:
+            for key in CARRIED_CONF:
+                value = spark.conf.get(key, None)
+                if value is not None:
+                    self.spark.conf.set(key, value)
         self.keep = keep
         self.frames: list[DataFrame] = []
+        self.shared_views: list[str] = []
 
     def register(self, name: str, frame: pl.DataFrame) -> None:
         """A polars frame as temp view `name`, typed by an explicit schema (never inferred)."""
@@ -186,7 +201,10 @@ class SparkBackend:
 
     def register_dataframe(self, name: str, frame: DataFrame) -> None:
         """A Spark table or DataFrame as canonical table `name`: its canonical columns, cast to
-        the canonical types (missing optional columns become NULL)."""
+        the canonical types (missing optional columns become NULL).
+
+        `frame` belongs to the caller's session; it reaches this run's child session through a
+        global temporary view (dropped by close)."""
         sql = _pyspark_sql()
         present = {c.lower(): c for c in frame.columns}
         columns = []
@@ -198,7 +216,10 @@ class SparkBackend:
             else:
                 value = sql.functions.lit(None)
             columns.append(value.cast(canonical_type(column.sql_type)).alias(column.name))
-        frame.select(*columns).createOrReplaceTempView(name)
+        shared = f"continuity_{name}_{uuid.uuid4().hex}"
+        frame.select(*columns).createOrReplaceGlobalTempView(shared)
+        self.shared_views.append(shared)
+        self.spark.table(f"global_temp.{shared}").createOrReplaceTempView(name)
 
     def materialise(self, name: str, sql: str) -> None:
         """Steps read by two or more later queries are computed once; a step read once stays a
@@ -229,6 +250,9 @@ class SparkBackend:
         for frame in self.frames:
             frame.unpersist()
         self.frames.clear()
+        for shared in self.shared_views:
+            self.spark.catalog.dropGlobalTempView(shared)
+        self.shared_views.clear()
 
 
 @cache

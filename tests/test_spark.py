@@ -365,3 +365,24 @@ def test_cli_on_spark_writes_the_files_duckdb_writes_from_parquet(
     assert_same_files(tmp_path / "duckdb", tmp_path / "spark")
     assert not spark_session.sparkContext._jsc.sc().isStopped()
 
+
+
+@spark
+def test_lake_tables_in_spark_dataframes_out_agree_with_duckdb(
+        spark_session: Any, small_extract: Path) -> None:
+    """compute_on_spark: the workspace path, reading Parquet with Spark, nothing collected."""
+    from metrics.spark import compute_on_spark, to_polars
+
+    tables = generate(SMALL)
+    params = Params(date(2025, 1, 1), date(2026, 6, 30))
+    sources = {t: spark_session.read.parquet(str(small_extract / f"{t}.parquet"))
+               for t in ("appointments", "patients", "practices")}
+    backend, outputs, used = compute_on_spark(spark_session, sources, params)
+    try:
+        assert used == params
+        got = {name: to_polars(frame) for name, frame in outputs.items()}
+    finally:
+        backend.close()
+    duck = duckdb_run(tables, params)
+    for name in engine.OUTPUTS:
+        assert_same_frame(name, duck[name], got[name], ordered=True)
