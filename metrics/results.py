@@ -1061,9 +1061,10 @@ def display_frame(df: pl.DataFrame) -> pl.DataFrame:
             continue
         if not (df[name] == "*").any():
             out.append(pl.col(name).cast(pl.Float64, strict=False))
-        else:
-            out.append(pl.col(name).map_elements(lambda v, k=kind: _format(v, k),
-                                                 return_dtype=pl.Utf8))
+        else:  # in Python, not map_elements: a Python UDF on polars' thread pool deadlocks
+            # against another session's to_pandas (st.dataframe) and hangs the whole server
+            out.append(pl.Series(name, [_format(v, kind) for v in df[name].to_list()],
+                                 dtype=pl.Utf8))
     return df.with_columns(out) if out else df
 
 

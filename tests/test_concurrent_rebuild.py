@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from metrics import results
 from metrics.access import POLICY_ENV
@@ -100,6 +101,33 @@ def test_readers_on_threads_never_fail_during_repeated_swaps(tmp_path: Path) -> 
     assert last == [OWN_PATIENTS + 6] * 4
 
 
+SCREEN_SCRIPT = """
+import threading
+import polars as pl
+from metrics.results import display_frame
+frame = pl.DataFrame({"slicc": ["0.5", "*"] * 100, "slicc_numerator": ["12", "*"] * 100,
+                      "eligible_patients": ["10", "*"] * 100, "upc_mean": ["0.61", "*"] * 100})
+def session():
+    for _ in range(300):
+        display_frame(frame).to_pandas()  # what st.dataframe does with a polars frame
+threads = [threading.Thread(target=session) for _ in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(display_frame(frame).row(0), display_frame(frame).row(1))
+"""
+
+
+def test_several_sessions_can_draw_tables_at_once() -> None:
+    """Four sessions formatting tables for the screen while others hand frames to pandas.
+    A Python UDF (map_elements) there deadlocked polars' thread pool against to_pandas and
+    hung the whole server; a hang fails here by timeout (in a subprocess, so it is killed)."""
+    done = subprocess.run([sys.executable, "-c", SCREEN_SCRIPT], cwd=ROOT, timeout=120,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "('50.0%', '12', '10', '0.610') ('*', '*', '*', '*')"
+
+
 # ---- a real server, several browser sessions, repeated rebuilds ------------------------------
 
 BROWSER_TIMEOUT = 60_000
@@ -144,7 +172,13 @@ def dashboard_server(db: Path, log: Path) -> Iterator[str]:
 
 def settle(page: Page) -> None:
     """The session's run has finished, and it shows no exception and no error panel."""
-    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=BROWSER_TIMEOUT)
+    try:
+        page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=BROWSER_TIMEOUT)
+    except PlaywrightTimeout:
+        states = page.eval_on_selector_all("[data-test-script-state]", "els => els.map("
+                                           "e => e.getAttribute('data-test-script-state'))")
+        raise AssertionError(f"the session did not finish its run (script state {states}, "
+                             f"url {page.url}): {page.inner_text('body')[:2000]}") from None
     expect(page.locator('[data-testid="stSpinner"]')).to_have_count(0, timeout=BROWSER_TIMEOUT)
     for kind in ("stException", "stAlertContentError"):
         assert page.locator(f'[data-testid="{kind}"]').count() == 0, page.inner_text("body")
