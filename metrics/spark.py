@@ -176,8 +176,9 @@ class SparkBackend:
     """engine.Backend on Spark: each step a temp view of a child session, computed once.
 
     keep: how a step is computed once: "checkpoint" (default: eager localCheckpoint, lineage cut,
-    so later plans stay small), "cache" (eager cache; on platforms without checkpoints) or "view"
-    (plain views, recomputed where used: for platforms that allow neither, e.g. serverless).
+    so later plans stay small), "cache" (eager cache, for platforms without checkpoints; very slow
+    on the whole pipeline here, see docs/spark.md) or "view" (plain views, recomputed where used:
+    for platforms that allow neither, e.g. serverless).
     """
 
     def __init__(self, spark: SparkSession, keep: str = "checkpoint") -> None:
