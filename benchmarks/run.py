@@ -322,13 +322,14 @@ class Runner:
         slice_ids = work / "slices" / f"{label(rows)}.parquet"
         draw_slice(data / "patients.parquet", slice_ids, SLICE_PATIENTS)
         out = work / "out" / label(rows)
-        self.measure("compute", rows, "duckdb", {
+        compute = self.measure("compute", rows, "duckdb", {
             "dir": str(data), "db": str(out / "compute.duckdb"), "slice": str(slice_ids),
             "slice_out": str(out / "slice"), **self.duckdb_spec(rows)})
         self.measure("floor", rows, "duckdb", {"dir": str(data), **self.duckdb_spec(rows)})
-        self.measure("check", rows, "reference", {
-            "dir": str(data), "slice": str(slice_ids), "slice_out": str(out / "slice"),
-            **WINDOW})
+        if not compute.error:  # nothing to check otherwise
+            self.measure("check", rows, "reference", {
+                "dir": str(data), "slice": str(slice_ids), "slice_out": str(out / "slice"),
+                **WINDOW})
         (out / "compute.duckdb").unlink(missing_ok=True)
         shutil.rmtree(work / "spill" / label(rows), ignore_errors=True)
 
