@@ -1,4 +1,5 @@
--- inferred_gp: per patient and calendar month of the window, the inferred regular GP, for exports
+-- inferred_gp: per patient and calendar month of the window in which the patient has a GP contact,
+-- the inferred regular GP, for exports
 -- that name no GP (issue 7): the GP seen most, at least twice, in the 12 calendar months before
 -- the month (m-12 .. m-1); a tie goes to the GP seen most recently (latest contact date), a
 -- further tie to the smallest clinician_id. Patient-month rows: never kept in the store.
@@ -23,14 +24,22 @@ window_months AS (
     SELECT month_start, year(month_start) * 12 + month(month_start) AS month_number
     FROM months
 ),
+-- Only patient-months with a GP contact need an inferred GP (SLICC counts those contacts), so
+-- the 12-month history is gathered for those alone: a few months per patient, not every month.
+active AS (
+    SELECT DISTINCT g.patient_id, w.month_start, w.month_number
+    FROM gp_monthly g
+    JOIN window_months w ON w.month_number = g.month_number
+),
 history AS (
-    SELECT w.month_start, g.patient_id, g.clinician_id,
+    SELECT a.month_start, g.patient_id, g.clinician_id,
            CAST(sum(g.n) AS BIGINT) AS n,
            max(g.last_date) AS last_date
-    FROM gp_monthly g
-    JOIN window_months w
-      ON g.month_number BETWEEN w.month_number - 12 AND w.month_number - 1
-    GROUP BY w.month_start, g.patient_id, g.clinician_id
+    FROM active a
+    JOIN gp_monthly g
+      ON g.patient_id = a.patient_id
+     AND g.month_number BETWEEN a.month_number - 12 AND a.month_number - 1
+    GROUP BY a.month_start, g.patient_id, g.clinician_id
 ),
 ranked AS (
     SELECT month_start, patient_id, clinician_id, n, last_date,
