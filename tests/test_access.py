@@ -351,6 +351,12 @@ def test_an_icb_reviewer_sees_that_icbs_practices_only(policy: Path) -> None:
     assert sidebar_options(at, "PCN") == ["U00002 Faraway PCN"]
 
 
+def test_a_reviewer_picks_funnel_scopes_only_within_the_scope(policy: Path) -> None:
+    at = visit(dashboard(policy, "far.reviewer@icb.example.nhs.uk"), "networks")
+    at.radio(key="scope").set_value("pcn").run()
+    assert at.selectbox(key="scope_code").options == ["U00002"]
+
+
 def test_an_admin_sees_any_practice_in_full_and_may_upload(policy: Path) -> None:
     at = dashboard(policy, "admin@icb.example.nhs.uk", practice=FAR)
     assert sidebar_options(at, "Practice") == [LABELS[OWN], LABELS[NEIGHBOUR], LABELS[FAR]]

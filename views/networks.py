@@ -34,6 +34,7 @@ def choices(ctx: common.Context) -> NetworkOptions:
     code = None
     if scope != "all":
         _, _, directory = common.store_info(ctx.db, ctx.version)
+        directory = ctx.viewer.restrict_frame(directory)  # a reviewer picks only in scope
         codes = directory[f"{scope}_code"].drop_nulls().unique().sort().to_list()
         default = common.default_scope_code(ctx, scope)
         code = middle.selectbox(
