@@ -25,17 +25,19 @@ WITH attended AS (
       AND a.appointment_date BETWEEN rp.lookback_start AND rp.window_end
       AND (rg.in_staff_group OR rg.is_gp)
 ),
+-- One ordered window serves both sets: a row's rank within its set is the running count of that
+-- set's rows up to it (one sort instead of two; (appointment_id, booked_practice_code) is unique,
+-- so the order has no ties).
 ranked AS (
     SELECT *,
-           CASE WHEN in_staff_group THEN row_number() OVER (
-               PARTITION BY patient_id, clinician_id, appointment_date, in_staff_group
-               ORDER BY appointment_time ASC NULLS LAST, appointment_id, booked_practice_code
-           ) END AS staff_rank,
-           CASE WHEN is_gp THEN row_number() OVER (
-               PARTITION BY patient_id, clinician_id, appointment_date, is_gp
-               ORDER BY appointment_time ASC NULLS LAST, appointment_id, booked_practice_code
-           ) END AS gp_rank
+           sum(CASE WHEN in_staff_group THEN 1 ELSE 0 END) OVER same_day AS staff_rank,
+           sum(CASE WHEN is_gp THEN 1 ELSE 0 END) OVER same_day AS gp_rank
     FROM attended
+    WINDOW same_day AS (
+        PARTITION BY patient_id, clinician_id, appointment_date
+        ORDER BY appointment_time ASC NULLS LAST, appointment_id, booked_practice_code
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    )
 )
 SELECT r.appointment_id, r.patient_id, r.practice_code, r.booked_practice_code,
        r.practice_code <> r.booked_practice_code AS practice_differs,
