@@ -97,15 +97,19 @@ def _staff_roles(group: str) -> set[str]:
 
 
 def registered_practices(tables: dict[str, pl.DataFrame]) -> dict[str, str]:
-    """patient -> practice: the patients extract, else the practice of the latest appointment."""
+    """patient -> practice: the patients extract, else the practice of the last appointment in
+    contact order (date, time with a missing time last, appointment id, practice code)."""
     home = dict(zip(tables["patients"]["patient_id"], tables["patients"]["practice_code"],
                     strict=True))
-    latest: dict[str, tuple[date, str]] = {}
+    latest: dict[str, tuple] = {}  # patient -> the largest contact-order key seen
     for row in tables["appointments"].iter_rows(named=True):
         pid = row["patient_id"]
-        if pid not in home and (pid not in latest or row["appointment_date"] > latest[pid][0]):
-            latest[pid] = (row["appointment_date"], row["practice_code"])
-    return {**{p: v[1] for p, v in latest.items()}, **home}
+        at = row["appointment_time"]
+        key = (row["appointment_date"], at is None, at or time(0), row["appointment_id"],
+               row["practice_code"])
+        if pid not in home and (pid not in latest or key > latest[pid]):
+            latest[pid] = key
+    return {**{p: v[-1] for p, v in latest.items()}, **home}
 
 
 def counted_contacts(

@@ -25,7 +25,7 @@ from metrics.params import Params
 Compute = Callable[[dict[str, pl.DataFrame], Params], dict[str, pl.DataFrame]]
 
 SPARK_MASTER = "local[2]"
-SPARK_MAX_EXAMPLES = 10
+SPARK_MAX_EXAMPLES = 6
 # A test session's data are tiny: one shuffle partition saves scheduling on 2 cores.
 SPARK_TEST_CONF = {"spark.sql.shuffle.partitions": "1"}
 

@@ -147,6 +147,26 @@ def test_patient_belongs_to_the_registered_practice(compute) -> None:
     assert practices["B82002"]["upc_mean"] is None
 
 
+def test_an_unlisted_patient_belongs_where_their_last_contact_in_contact_order_was(compute
+                                                                                 ) -> None:
+    # Not in the patients extract: placed at the practice of the last appointment in contact
+    # order. u1: same day, 09:00 at B82002 then 14:00 at A81001 -> A81001. u2: same day, no
+    # times: the larger appointment id (z-2 at B82002) is last -> B82002.
+    day = date(2024, 3, 1)
+    appointments = [
+        appt("u1", day, "A", at=time(14), practice="A81001", appointment_id="a-1"),
+        appt("u1", day, "B", at=time(9), practice="B82002", appointment_id="b-1"),
+        appt("u2", day, "A", practice="B82002", appointment_id="z-2"),
+        appt("u2", day, "B", practice="A81001", appointment_id="z-1"),
+    ]
+    tables = extract(appointments, patients=[{"patient_id": "p0", "practice_code": "A81001"}])
+    out = compute(tables, WINDOW)
+    assert patient(out, "u1")["practice_code"] == "A81001"
+    assert patient(out, "u2")["practice_code"] == "B82002"
+    assert reference.registered_practices(tables) == {"p0": "A81001", "u1": "A81001",
+                                                      "u2": "B82002"}
+
+
 def test_usual_provider_ties_go_to_the_most_recent_then_smallest_id(compute) -> None:
     appointments = visits("p1", "ABBA") + [
         appt("p2", date(2024, 2, 1), "B"), appt("p2", date(2024, 2, 1), "A"),
