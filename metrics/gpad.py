@@ -19,9 +19,7 @@ it: a new file beside the old one, swapped in with os.replace.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -290,42 +288,23 @@ def _without_repeats(frames: list[pl.DataFrame], notes: list[str]) -> pl.DataFra
 # ---- the store ------------------------------------------------------------------------------
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
 def load_gpad(result: GpadResult, db_path: Path) -> Path:
     """Add an import to the store at `db_path` (which must exist): its practice-months replace
     the store's, every other row stays. Written beside the store and swapped in atomically."""
-    from metrics.store import StoreError, is_duckdb_file
+    from metrics.store import StoreError, building, is_duckdb_file
 
     db_path = Path(db_path)
     if not db_path.is_file() or not is_duckdb_file(db_path):
         raise StoreError(f"no database at {db_path}: build one first with `python -m metrics "
                          "ingest` (or open the dashboard once)")
-    side = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
-    _remove(side)
-    con: duckdb.DuckDBPyConnection | None = None
-    try:
-        con = duckdb.connect(str(side))
+    with building(db_path) as con:
+        # the new file starts as a copy of the store; the import's practice-months replace it
         here = con.execute("SELECT current_database()").fetchone()[0]
         con.execute("ATTACH ? AS previous (READ_ONLY)", [str(db_path)])
-        con.execute(f'COPY FROM DATABASE previous TO "{here}"')
+        quoted = '"' + here.replace('"', '""') + '"'
+        con.execute(f"COPY FROM DATABASE previous TO {quoted}")
         con.execute("DETACH previous")
         write_tables(con, result)
-        con.execute("CHECKPOINT")
-        con.close()
-        con = None
-        os.replace(side, db_path)
-    except BaseException as exc:
-        if con is not None:
-            with contextlib.suppress(Exception):
-                con.close()
-        _remove(side)
-        if isinstance(exc, duckdb.Error | OSError):
-            raise StoreError(f"could not write the database {db_path} ({_first_line(exc)}); "
-                             "the previous database is unchanged") from exc
-        raise
     return db_path
 
 
@@ -346,12 +325,6 @@ def write_tables(con: duckdb.DuckDBPyConnection, result: GpadResult) -> None:
         con.execute(f"INSERT INTO {SOURCES_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [r["file"], r["sha256"], r["months"], r["practices"], r["rows"],
                      r["appointments"], loaded])
-
-
-def _remove(path: Path) -> None:
-    for p in (path, path.with_name(path.name + ".wal")):
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
 
 
 def sample_files() -> list[Path]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,6 +207,32 @@ def _remove(path: Path) -> None:
             p.unlink()
 
 
+@contextlib.contextmanager
+def building(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a new database beside `db_path`, swapped in with os.replace when the
+    block ends without error; on any error the side file goes and `db_path` stays as it was,
+    so a reader never sees a half-written database."""
+    side = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
+    _remove(side)
+    con: duckdb.DuckDBPyConnection | None = None
+    try:
+        con = duckdb.connect(str(side))
+        yield con
+        con.execute("CHECKPOINT")
+        con.close()
+        con = None
+        os.replace(side, db_path)
+    except BaseException as exc:
+        if con is not None:
+            with contextlib.suppress(Exception):
+                con.close()
+        _remove(side)
+        if isinstance(exc, duckdb.Error | OSError):
+            raise StoreError(f"could not write the database {db_path} ({_first_line(exc)}); "
+                             "the previous database is unchanged") from exc
+        raise
+
+
 def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: bool = False,
                 after_load: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
                 progress: Progress | None = None) -> Path:
@@ -226,9 +252,6 @@ def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: boo
     if db_path.exists() and db_path.stat().st_size and not is_duckdb_file(db_path):
         raise StoreError(f"{db_path} exists and is not a DuckDB database: refusing to "
                          "replace it (give another --db file)")
-    side = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
-    _remove(side)
-
     def step(label: str, fraction: float) -> None:
         if progress:
             progress(label, fraction)
@@ -237,9 +260,7 @@ def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: boo
     report = replace(result.report, counts={t: replace(c) for t, c in
                                             result.report.counts.items()})
     result = replace(result, report=report)
-    con: duckdb.DuckDBPyConnection | None = None
-    try:
-        con = duckdb.connect(str(side))
+    with building(db_path) as con:
         step("writing database", 0.1)
         appending = append and db_path.exists()
         load_into(con, result, report=not appending)
@@ -256,19 +277,6 @@ def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: boo
         if after_load is not None:
             after_load(con)
         step("writing database", 0.9)
-        con.execute("CHECKPOINT")
-        con.close()
-        con = None
-        os.replace(side, db_path)
-    except BaseException as exc:
-        if con is not None:
-            with contextlib.suppress(Exception):
-                con.close()
-        _remove(side)
-        if isinstance(exc, duckdb.Error | OSError):
-            raise StoreError(f"could not write the database {db_path} ({_first_line(exc)}); "
-                             "the previous database is unchanged") from exc
-        raise
     step("database written", 1.0)
     return db_path
 
