@@ -21,6 +21,7 @@ from hypothesis import settings
 
 from metrics.engine import compute_tables
 from metrics.params import Params
+from tests.servers import CHROMIUM_FLAGS, chromium_path
 
 Compute = Callable[[dict[str, pl.DataFrame], Params], dict[str, pl.DataFrame]]
 
@@ -96,3 +97,12 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         return (yield)
     finally:
         setattr(function, attribute, original)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """pytest-playwright drives Debian's chromium (playwright cannot download its own here)."""
+    path = chromium_path()
+    if path is None:
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    return {**browser_type_launch_args, "executable_path": path, "args": CHROMIUM_FLAGS}

@@ -9,7 +9,6 @@ is rebuilt over and over (tests/e2e fixtures; skipped without chromium).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from metrics import results
 from metrics.access import POLICY_ENV
 from metrics.disclosure import NHS_RULE
+from tests import servers
 from tests.access_support import OWN, build_db
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,41 +133,12 @@ def test_several_sessions_can_draw_tables_at_once() -> None:
 BROWSER_TIMEOUT = 60_000
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
-    """Debian's chromium (playwright cannot download its own here)."""
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS
-
-    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    if path is None:
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    return {**browser_type_launch_args, "executable_path": path, "args": CHROMIUM_FLAGS}
-
-
 @contextmanager
 def dashboard_server(db: Path, log: Path) -> Iterator[str]:
-    """`streamlit run dashboard.py` on a free local port, in local mode, on `db`."""
-    from tests.e2e.conftest import STARTUP_SECONDS, free_port, wait_healthy
-
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != POLICY_ENV} | {"CONTINUITY_DB": str(db)}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_healthy(url, proc, STARTUP_SECONDS)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+    """The real dashboard in local mode (no access policy from the environment) on `db`."""
+    env = {k: v for k, v in os.environ.items() if k != POLICY_ENV}
+    with servers.dashboard_server(db, log, env) as url:
+        yield url
 
 
 def settle(page: Page) -> None:
