@@ -1092,6 +1092,26 @@ def _count(report: IngestReport, table: str, rows_read: int, built: Built) -> No
         report.unknown_values[key] = report.unknown_values.get(key, 0) + n
 
 
+Builder = Callable[[pl.DataFrame, set[str], TableMapping], Built]
+
+
+def _load_table(path: Path, table: str, build: Builder, mapping: Mapping,
+                practice: PracticeInfo | None, report: IngestReport,
+                max_bytes: int | None, rejects: list[pl.DataFrame],
+                extras: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """One patients or practices file: read, built, counted, its rejects and extra columns
+    kept aside; the canonical table."""
+    frame, present, extra_names = _read_table((path,), table, mapping, practice, report,
+                                              max_bytes, None)
+    built = build(frame, present, mapping.table(table))
+    _count(report, table, frame.height, built)
+    rejects.append(built.rejects)
+    ex = _extras(built.frame, table, extra_names)
+    if ex is not None:
+        extras[table] = ex
+    return _finish(built.frame, table)
+
+
 def _visit_order(appts: pl.DataFrame) -> pl.Expr:
     """One Int64 that orders visits by date, time (missing first) and position read: days x
     86,401 time slots x 2^31 rows stays below 2^63 for dates to 2100."""
@@ -1240,15 +1260,8 @@ def read_extract(files: ExtractFiles, *, preset: str = "canonical",
 
     # patients
     if files.patients is not None:
-        frame, present, extra_names = _read_table(
-            (Path(files.patients),), "patients", mapping, practice, report, max_bytes, None)
-        built = _build_patients(frame, present, mapping.table("patients"))
-        _count(report, "patients", frame.height, built)
-        rejects.append(built.rejects)
-        ex = _extras(built.frame, "patients", extra_names)
-        if ex is not None:
-            extras["patients"] = ex
-        patients = _finish(built.frame, "patients")
+        patients = _load_table(Path(files.patients), "patients", _build_patients, mapping,
+                               practice, report, max_bytes, rejects, extras)
         if aux:  # a thin export's age, sex or usual GP fills what the patients file lacks
             patients = _fill_patients(patients, _patients_from_appointments(appts.frame))
     else:
@@ -1274,15 +1287,8 @@ def read_extract(files: ExtractFiles, *, preset: str = "canonical",
 
     # practices
     if files.practices is not None:
-        frame, present, extra_names = _read_table(
-            (Path(files.practices),), "practices", mapping, practice, report, max_bytes, None)
-        built = _build_practices(frame, present, mapping.table("practices"))
-        _count(report, "practices", frame.height, built)
-        rejects.append(built.rejects)
-        ex = _extras(built.frame, "practices", extra_names)
-        if ex is not None:
-            extras["practices"] = ex
-        practices = _finish(built.frame, "practices")
+        practices = _load_table(Path(files.practices), "practices", _build_practices, mapping,
+                                practice, report, max_bytes, rejects, extras)
     else:
         practices = empty_table("practices")
     if practice is not None and practice.practice_code not in practices["practice_code"]:
