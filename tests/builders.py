@@ -57,3 +57,10 @@ def extract(appointments: list[dict], patients: list[dict] | None = None,
     return {"appointments": frame("appointments", appointments),
             "patients": frame("patients", patients),
             "practices": frame("practices", practices)}
+
+
+def one_row(frame: pl.DataFrame, **equals: object) -> dict:
+    """The single row of `frame` whose columns equal the given values (fails otherwise)."""
+    rows = frame.filter(**equals).to_dicts()
+    assert len(rows) == 1, f"expected one row for {equals}, got {len(rows)}"
+    return rows[0]

@@ -21,17 +21,13 @@ from metrics import engine, reference
 from metrics.params import Params
 from metrics.results import ResultSource
 from metrics.schema import MODES
-from tests.builders import PRACTICE, appt, extract
+from tests.builders import PRACTICE, appt, extract, one_row
 
 MARCH_2024 = Params(date(2024, 3, 1), date(2024, 3, 31))
 
 
 def month_row(out: dict[str, pl.DataFrame], month: date, practice: str = PRACTICE) -> dict:
-    rows = (out["slicc_inferred_monthly"]
-            .filter((pl.col("practice_code") == practice) & (pl.col("month") == month))
-            .to_dicts())
-    assert len(rows) == 1, f"expected one row for {practice} {month}, got {len(rows)}"
-    return rows[0]
+    return one_row(out["slicc_inferred_monthly"], practice_code=practice, month=month)
 
 
 def counts(row: dict) -> tuple[int, int, int]:

@@ -12,18 +12,14 @@ from hypothesis import HealthCheck, given, settings
 
 from metrics import reference
 from metrics.params import Params
-from tests.builders import PRACTICE, appt, extract
+from tests.builders import PRACTICE, appt, extract, one_row
 from tests.test_indices_properties import extracts
 
 MARCH_APRIL_2024 = Params(date(2024, 3, 1), date(2024, 4, 30))
 
 
 def rolling(out: dict[str, pl.DataFrame], month: date, practice: str = PRACTICE) -> dict:
-    rows = (out["rolling_upc"]
-            .filter((pl.col("practice_code") == practice) & (pl.col("month") == month))
-            .to_dicts())
-    assert len(rows) == 1, f"expected one row for {practice} {month}, got {len(rows)}"
-    return rows[0]
+    return one_row(out["rolling_upc"], practice_code=practice, month=month)
 
 
 def test_each_month_counts_the_twelve_months_ending_with_it(compute) -> None:

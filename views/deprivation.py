@@ -8,6 +8,15 @@ from metrics.charts import dashboard_figures as figures
 from metrics.methods import index
 from views import common
 
+# (page table, heading, where the band comes from)
+BANDS = (
+    ("practice_band", "Practice band",
+     "From the practice's population-weighted IMD decile; `practices` counts the practices in "
+     "each band."),
+    ("patient_band", "Patient band",
+     "From the patient's own LSOA decile, whichever practice they are registered with."),
+)
+
 
 def main() -> None:
     ctx = common.context()
@@ -16,22 +25,14 @@ def main() -> None:
     st.caption(f"{d.name} ({d.summary}) · {figures.window_text(ctx.params)} · IMD 2019 "
                "quintile, Q1 = most deprived · NHS disclosure rule applied")
     tables = common.tables(ctx, "deprivation")
-    st.subheader("Practice band")
-    st.caption("From the practice's population-weighted IMD decile; `practices` counts the "
-               "practices in each band.")
-    st.plotly_chart(figures.comparison_figure(
-        tables["practice_band"], d.key, ctx.params,
-        title=f"{d.name} by practice deprivation quintile", sort="input"),
-        key="deprivation_practice")
-    common.show_table(tables["practice_band"], ctx)
-    st.subheader("Patient band")
-    st.caption("From the patient's own LSOA decile, whichever practice they are registered "
-               "with.")
-    st.plotly_chart(figures.comparison_figure(
-        tables["patient_band"], d.key, ctx.params,
-        title=f"{d.name} by patient deprivation quintile", sort="input"),
-        key="deprivation_patient")
-    common.show_table(tables["patient_band"], ctx)
+    for band, heading, source in BANDS:
+        st.subheader(heading)
+        st.caption(source)
+        st.plotly_chart(figures.comparison_figure(
+            tables[band], d.key, ctx.params,
+            title=f"{d.name} by {heading.lower().replace(' band', '')} deprivation quintile",
+            sort="input"), key=f"deprivation_{band}")
+        common.show_table(tables[band], ctx)
     st.subheader("Monthly SLICC by practice band")
     st.plotly_chart(figures.trend_figure(
         tables["practice_band_monthly"], ctx.params,
