@@ -327,10 +327,14 @@ def pcn_names(source: ResultSource) -> pl.DataFrame:
 
 
 def available_months(source: ResultSource) -> list:
-    """First days of the months with any appointment (the end-month choices)."""
-    sql = ("SELECT DISTINCT CAST(date_trunc('month', appointment_date) AS DATE) AS month "
-           "FROM appointments ORDER BY month")
-    return source.query(sql)["month"].to_list()
+    """First days of the months from the first appointment's to the last's (the end-month
+    choices). min and max come from the store's statistics, where a DISTINCT over every
+    appointment took a third of a cold page load at 10 million appointments."""
+    sql = "SELECT min(appointment_date) AS first, max(appointment_date) AS last FROM appointments"
+    first, last = source.query(sql).row(0)
+    if first is None:
+        return []
+    return engine.months_in(Params(first, last))
 
 
 def _index_name(key: str) -> str:
