@@ -177,8 +177,8 @@ REVIEWED: dict[str, set[str]] = {
     # step and parameter-frame names from PIPELINE / parameter_frames; TEMP TABLE or TABLE;
     # __frame_<name>; the text of queries/<step>.sql
     "metrics/engine.py": {"self.kind", "name", "view", "sql"},
-    # GPAD store tables: module constants; the current database's own name
-    "metrics/gpad.py": {"TABLE", "SOURCES_TABLE", "here"},
+    # GPAD store tables: module constants; the current database's own name, quoted
+    "metrics/gpad.py": {"TABLE", "SOURCES_TABLE", "quoted"},
     # pipeline step names and store tables (module tuples); query file text
     "metrics/refresh.py": {"name", "store_table", "sql", "kind", "step"},
     # result tables via ResultSource.table (whitelist); the three canonical table names
