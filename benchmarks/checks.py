@@ -78,7 +78,8 @@ def check_slice(paths: dict[str, Path], slice_path: Path, engine_dir: Path, para
     return problems, len(expected)
 
 
-def _read(path: Path, table: str) -> pl.DataFrame:
+def read_sorted(path: Path, table: str) -> pl.DataFrame:
+    """A stored table, its rows in a fixed order (for comparing two stores)."""
     con = duckdb.connect(str(path), read_only=True)
     try:
         frame = con.sql(f"SELECT * FROM {table}").pl()
@@ -93,7 +94,7 @@ def compare_stores(ours: Path, other: Path) -> list[str]:
 
     problems = []
     for table in table_names():
-        a, b = _read(ours, table), _read(other, table)
+        a, b = read_sorted(ours, table), read_sorted(other, table)
         if a.columns != b.columns or a.height != b.height:
             problems.append(f"{table}: shape {a.shape} vs {b.shape}")
             continue

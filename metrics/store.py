@@ -54,25 +54,27 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
+def _from_frame(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, view: str,
+                sql: str) -> None:
+    """Run `sql`, which reads the frame registered as `view`, then unregister it."""
+    con.register(view, frame)
+    try:
+        con.execute(sql)
+    finally:
+        con.unregister(view)
+
+
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     """Append a frame to a whitelisted table, columns by name."""
     view = f"_incoming_{table}"
-    con.register(view, frame)
-    try:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
-    finally:
-        con.unregister(view)
+    _from_frame(con, frame, view, f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
 
 
 def _create_extra(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     """`<table>_extra` holds text columns; their names were folded to [a-z0-9_] by ingest."""
     name = EXTRA_TABLES[table]
     view = f"_incoming_{name}"
-    con.register(view, frame)
-    try:
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {view}")
-    finally:
-        con.unregister(view)
+    _from_frame(con, frame, view, f"CREATE TABLE {name} AS SELECT * FROM {view}")
 
 
 def load_into(con: duckdb.DuckDBPyConnection, result: IngestResult, *, report: bool = True

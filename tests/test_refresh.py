@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from benchmarks.checks import read_sorted
 from metrics import refresh
 from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
 from metrics.params import Params
@@ -46,18 +47,11 @@ def store(path: Path, tables: dict[str, pl.DataFrame], appointments: pl.DataFram
     return write_store(result, path)
 
 
-def read(path: Path, table: str) -> pl.DataFrame:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        frame = con.sql(f"SELECT * FROM {table}").pl()
-    finally:
-        con.close()
-    return frame.sort(frame.columns, nulls_last=True)
 
 
 def assert_same_tables(ours: Path, full: Path) -> None:
     for table in refresh.table_names():
-        a, b = read(ours, table), read(full, table)
+        a, b = read_sorted(ours, table), read_sorted(full, table)
         assert a.columns == b.columns, table
         assert a.height == b.height, table
         for column in a.columns:
@@ -94,7 +88,7 @@ def test_two_monthly_refreshes_equal_a_full_rebuild_table_by_table(
     assert report.params == Params(date(2024, 11, 1), date(2026, 10, 31))
     full = full_rebuild(tmp_path, tables, date(2026, 11, 1), report.params)
     assert_same_tables(base, full)
-    assert read(base, "result_group_named_gp_monthly")["month_start"].max() == OCTOBER
+    assert read_sorted(base, "result_group_named_gp_monthly")["month_start"].max() == OCTOBER
 
 
 def test_a_refresh_reuses_stored_months_and_recomputes_the_first_and_last(
@@ -107,7 +101,7 @@ def test_a_refresh_reuses_stored_months_and_recomputes_the_first_and_last(
     con.close()
     refresh.append_appointments(base, month(tables["appointments"], SEPTEMBER))
     refresh.refresh(base)
-    mix = read(base, "result_appointment_mix")
+    mix = read_sorted(base, "result_appointment_mix")
     marked = mix.filter(pl.col("appointments") == -1)["month_start"].unique().to_list()
     assert marked == [date(2025, 6, 1)]
     assert mix["month_start"].min() == date(2024, 10, 1)
