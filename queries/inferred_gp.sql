@@ -10,45 +10,68 @@
 -- provider); the history reaches before the window (contacts start 12 calendar months before the
 -- window's first month) but no further back than the data, so the first months of an extract
 -- have little history; a contact in month m itself never counts towards m's inferred GP.
--- Months are numbered year * 12 + month so the range join stays plain integer arithmetic.
-WITH gp_monthly AS (
-    SELECT patient_id, clinician_id,
-           year(appointment_date) * 12 + month(appointment_date) AS month_number,
-           count(*) AS n,
-           max(appointment_date) AS last_date
-    FROM contacts
-    WHERE gp_counted
-    GROUP BY patient_id, clinician_id, year(appointment_date) * 12 + month(appointment_date)
-),
-window_months AS (
-    SELECT month_start, year(month_start) * 12 + month(month_start) AS month_number
+--
+-- How, without re-reading a year of contacts for every month (as patient_rolling_upc.sql): a
+-- month m's n GP contacts count in the histories of months m+1 .. m+12, so they add n at m+1 and
+-- take it away at m+13; a running sum per patient and GP gives that GP's history count from one
+-- change to the next (`spans`), and the running maximum of the months' last dates its latest
+-- contact (the last month still in the history is the latest one). Each month with a GP contact
+-- then finds, per GP, the one span it falls in. Clinician keys follow clinician_id order, so the
+-- smallest clinician_id is the largest negated key.
+WITH window_months AS (
+    SELECT month_start, CAST(year(month_start) * 12 + month(month_start) AS INTEGER) AS month_number
     FROM months
 ),
--- Only patient-months with a GP contact need an inferred GP (SLICC counts those contacts), so
--- the 12-month history is gathered for those alone: a few months per patient, not every month.
+-- Only patient-months with a GP contact need an inferred GP (SLICC counts those contacts).
 active AS (
-    SELECT DISTINCT g.patient_id, w.month_start, w.month_number
-    FROM gp_monthly g
+    SELECT DISTINCT g.patient_key, w.month_start, w.month_number
+    FROM patient_clinician_monthly g
     JOIN window_months w ON w.month_number = g.month_number
+    WHERE g.gp_n > 0
 ),
+changes AS (
+    SELECT patient_key, clinician_key, month_number + 1 AS month_number, gp_n AS change,
+           gp_last_date AS last_date
+    FROM patient_clinician_monthly
+    WHERE gp_n > 0
+    UNION ALL
+    SELECT patient_key, clinician_key, month_number + 13, -gp_n, CAST(NULL AS DATE)
+    FROM patient_clinician_monthly
+    WHERE gp_n > 0
+),
+-- Changes in one month share its running values (the default frame with ORDER BY is RANGE
+-- ... CURRENT ROW: peers included); of two rows in one month, the first spans no months (lead is
+-- the same month) and the second spans the rest.
+spans AS (
+    SELECT patient_key, clinician_key, month_number AS from_month,
+           CAST(sum(change) OVER same_pair AS INTEGER) AS n,
+           max(last_date) OVER same_pair AS last_date,
+           lead(month_number) OVER same_pair AS to_month
+    FROM changes
+    WINDOW same_pair AS (PARTITION BY patient_key, clinician_key ORDER BY month_number)
+),
+-- Only GPs seen at least twice can be picked, so shorter histories are left out before ranking.
 history AS (
-    SELECT a.month_start, g.patient_id, g.clinician_id,
-           CAST(sum(g.n) AS BIGINT) AS n,
-           max(g.last_date) AS last_date
+    SELECT a.patient_key, a.month_start, s.clinician_key, s.n, s.last_date
     FROM active a
-    JOIN gp_monthly g
-      ON g.patient_id = a.patient_id
-     AND g.month_number BETWEEN a.month_number - 12 AND a.month_number - 1
-    GROUP BY a.month_start, g.patient_id, g.clinician_id
+    JOIN spans s
+      ON s.patient_key = a.patient_key
+     AND a.month_number >= s.from_month AND a.month_number < s.to_month
+    WHERE s.n >= 2
 ),
-ranked AS (
-    SELECT month_start, patient_id, clinician_id, n, last_date,
-           row_number() OVER (
-               PARTITION BY month_start, patient_id ORDER BY n DESC, last_date DESC, clinician_id
-           ) AS pick
+picked AS (
+    SELECT patient_key, month_start,
+           arg_max(clinician_key, struct_pack(n := n, last_date := last_date,
+                                              key := -clinician_key)) AS clinician_key,
+           max(n) AS n
     FROM history
+    GROUP BY patient_key, month_start
 )
-SELECT patient_id, month_start, clinician_id AS inferred_gp_id, n AS history_contacts,
-       last_date AS history_last_date
-FROM ranked
-WHERE pick = 1 AND n >= 2
+SELECT pk.patient_id, p.month_start, k.clinician_id AS inferred_gp_id,
+       CAST(p.n AS BIGINT) AS history_contacts, h.last_date AS history_last_date
+FROM picked p
+JOIN history h
+  ON h.patient_key = p.patient_key AND h.month_start = p.month_start
+ AND h.clinician_key = p.clinician_key
+JOIN patient_keys pk ON pk.patient_key = p.patient_key
+JOIN clinician_keys k ON k.clinician_key = p.clinician_key
