@@ -6,22 +6,59 @@
 -- of the group's GP contacts made by patients who have a named GP. Higher levels are computed from
 -- patients and appointments, never as a mean of practice means. Ratios are NULL (blank) where
 -- their denominator is 0.
-WITH patient_summary AS (
-    SELECT g.level, g.group_code, coalesce(g.subgroup, '') AS subgroup,
+-- Patients are summed into cells (patient_cells.sql), then cells into their groups: means and
+-- standard deviations come from counts, sums and sums of squares of the patients' values.
+WITH cell_summary AS (
+    SELECT c.cell_id,
            count(*) AS patients,
-           CAST(sum(CASE WHEN i.eligible THEN 1 ELSE 0 END) AS BIGINT) AS eligible_patients,
-           CAST(sum(i.contacts) AS BIGINT) AS contacts,
-           avg(i.upc) AS upc_mean, stddev_samp(i.upc) AS upc_sd,
-           avg(i.coc) AS coc_mean, stddev_samp(i.coc) AS coc_sd,
-           avg(i.secon) AS secon_mean, stddev_samp(i.secon) AS secon_sd,
-           avg(i.mmci) AS mmci_mean, stddev_samp(i.mmci) AS mmci_sd,
-           avg(i.hhi) AS hhi_mean, stddev_samp(i.hhi) AS hhi_sd,
-           avg(i.kpc) AS kpc_mean, stddev_samp(i.kpc) AS kpc_sd,
-           CAST(sum(CASE WHEN i.eligible THEN i.max_n ELSE 0 END) AS BIGINT) AS upc_pooled_numerator,
-           CAST(sum(CASE WHEN i.eligible THEN i.contacts ELSE 0 END) AS BIGINT) AS upc_pooled_denominator
-    FROM patient_groups g
-    JOIN patient_indices i ON i.patient_id = g.patient_id
-    GROUP BY g.level, g.group_code, coalesce(g.subgroup, '')
+           sum(CASE WHEN i.eligible THEN 1 ELSE 0 END) AS eligible_patients,
+           sum(i.contacts) AS contacts,
+           count(i.upc) AS upc_n, sum(i.upc) AS upc_sum, sum(i.upc * i.upc) AS upc_squares,
+           count(i.coc) AS coc_n, sum(i.coc) AS coc_sum, sum(i.coc * i.coc) AS coc_squares,
+           count(i.secon) AS secon_n, sum(i.secon) AS secon_sum, sum(i.secon * i.secon) AS secon_squares,
+           count(i.mmci) AS mmci_n, sum(i.mmci) AS mmci_sum, sum(i.mmci * i.mmci) AS mmci_squares,
+           count(i.hhi) AS hhi_n, sum(i.hhi) AS hhi_sum, sum(i.hhi * i.hhi) AS hhi_squares,
+           count(i.kpc) AS kpc_n, sum(i.kpc) AS kpc_sum, sum(i.kpc * i.kpc) AS kpc_squares,
+           sum(CASE WHEN i.eligible THEN i.max_n ELSE 0 END) AS upc_pooled_numerator,
+           sum(CASE WHEN i.eligible THEN i.contacts ELSE 0 END) AS upc_pooled_denominator
+    FROM patient_indices i
+    JOIN patient_cells c ON c.patient_id = i.patient_id
+    GROUP BY c.cell_id
+),
+patient_summary AS (
+    SELECT g.level, g.group_code, g.subgroup,
+           CAST(sum(s.patients) AS BIGINT) AS patients,
+           CAST(sum(s.eligible_patients) AS BIGINT) AS eligible_patients,
+           CAST(sum(s.contacts) AS BIGINT) AS contacts,
+           sum(s.upc_sum) / sum(s.upc_n) AS upc_mean,
+           CASE WHEN sum(s.upc_n) > 1 THEN sqrt(greatest(
+               (sum(s.upc_squares) - sum(s.upc_sum) * sum(s.upc_sum) / sum(s.upc_n))
+               / (sum(s.upc_n) - 1), 0)) END AS upc_sd,
+           sum(s.coc_sum) / sum(s.coc_n) AS coc_mean,
+           CASE WHEN sum(s.coc_n) > 1 THEN sqrt(greatest(
+               (sum(s.coc_squares) - sum(s.coc_sum) * sum(s.coc_sum) / sum(s.coc_n))
+               / (sum(s.coc_n) - 1), 0)) END AS coc_sd,
+           sum(s.secon_sum) / sum(s.secon_n) AS secon_mean,
+           CASE WHEN sum(s.secon_n) > 1 THEN sqrt(greatest(
+               (sum(s.secon_squares) - sum(s.secon_sum) * sum(s.secon_sum) / sum(s.secon_n))
+               / (sum(s.secon_n) - 1), 0)) END AS secon_sd,
+           sum(s.mmci_sum) / sum(s.mmci_n) AS mmci_mean,
+           CASE WHEN sum(s.mmci_n) > 1 THEN sqrt(greatest(
+               (sum(s.mmci_squares) - sum(s.mmci_sum) * sum(s.mmci_sum) / sum(s.mmci_n))
+               / (sum(s.mmci_n) - 1), 0)) END AS mmci_sd,
+           sum(s.hhi_sum) / sum(s.hhi_n) AS hhi_mean,
+           CASE WHEN sum(s.hhi_n) > 1 THEN sqrt(greatest(
+               (sum(s.hhi_squares) - sum(s.hhi_sum) * sum(s.hhi_sum) / sum(s.hhi_n))
+               / (sum(s.hhi_n) - 1), 0)) END AS hhi_sd,
+           sum(s.kpc_sum) / sum(s.kpc_n) AS kpc_mean,
+           CASE WHEN sum(s.kpc_n) > 1 THEN sqrt(greatest(
+               (sum(s.kpc_squares) - sum(s.kpc_sum) * sum(s.kpc_sum) / sum(s.kpc_n))
+               / (sum(s.kpc_n) - 1), 0)) END AS kpc_sd,
+           CAST(sum(s.upc_pooled_numerator) AS BIGINT) AS upc_pooled_numerator,
+           CAST(sum(s.upc_pooled_denominator) AS BIGINT) AS upc_pooled_denominator
+    FROM cell_groups g
+    JOIN cell_summary s ON s.cell_id = g.cell_id
+    GROUP BY g.level, g.group_code, g.subgroup
 ),
 named_gp AS (
     SELECT level, group_code, subgroup,

@@ -6,7 +6,7 @@
 --                                inferred-GP coverage).
 -- Contacts as for SLICC (patient_named_gp.sql): `gp_counted` GP contacts in the window, belonging
 -- to the patient's registered practice; GPs who are nobody's inferred GP stay in the denominator.
--- Rolled up like group_named_gp_monthly: every level of patient_groups except the named-GP
+-- Rolled up like group_named_gp_monthly: every level of cell_groups except the named-GP
 -- lists, whose place the gp_list level takes here with subgroup = the inferred GP of that month
 -- (that GP's inferred list; per-GP figures stay in the practice's own view). Full group x month
 -- grid (group_keys and the inferred lists); a month without contacts has zero counts.
@@ -24,15 +24,25 @@ WITH patient_month AS (
     WHERE c.gp_counted AND c.in_window
     GROUP BY c.patient_id, m.month_start, i.inferred_gp_id
 ),
+-- Patients' months are summed into cells (patient_cells.sql), then cells into their groups.
+cell_months AS (
+    SELECT c.cell_id, p.month_start,
+           sum(p.gp_contacts) AS gp_contacts,
+           sum(p.numerator) AS numerator,
+           sum(p.denominator) AS denominator
+    FROM patient_month p
+    JOIN patient_cells c ON c.patient_id = p.patient_id
+    GROUP BY c.cell_id, p.month_start
+),
 sums AS (
-    SELECT g.level, g.group_code, coalesce(g.subgroup, '') AS subgroup, p.month_start,
-           CAST(sum(p.gp_contacts) AS BIGINT) AS gp_contacts,
-           CAST(sum(p.numerator) AS BIGINT) AS numerator,
-           CAST(sum(p.denominator) AS BIGINT) AS denominator
-    FROM patient_groups g
-    JOIN patient_month p ON p.patient_id = g.patient_id
+    SELECT g.level, g.group_code, g.subgroup, m.month_start,
+           CAST(sum(m.gp_contacts) AS BIGINT) AS gp_contacts,
+           CAST(sum(m.numerator) AS BIGINT) AS numerator,
+           CAST(sum(m.denominator) AS BIGINT) AS denominator
+    FROM cell_groups g
+    JOIN cell_months m ON m.cell_id = g.cell_id
     WHERE g.level <> 'gp_list'
-    GROUP BY g.level, g.group_code, coalesce(g.subgroup, ''), p.month_start
+    GROUP BY g.level, g.group_code, g.subgroup, m.month_start
     UNION ALL
     SELECT 'gp_list', pp.practice_code, p.inferred_gp_id, p.month_start,
            CAST(sum(p.gp_contacts) AS BIGINT), CAST(sum(p.numerator) AS BIGINT),

@@ -1,7 +1,7 @@
 -- group_keys: every (level, group_code, subgroup) that gets a row, so a practice or list with no
 -- contacts in the window shows as missing (blank figures), never as absent or zero.
 -- subgroup is '' for levels without one (keys are never NULL, so joins stay plain equalities).
-SELECT DISTINCT level, group_code, coalesce(subgroup, '') AS subgroup FROM patient_groups
+SELECT DISTINCT level, group_code, subgroup FROM cell_groups
 UNION
 SELECT DISTINCT level, group_code, '' FROM practice_groups
 UNION

@@ -2,14 +2,24 @@
 -- Patient-derived groups sum patients' contacts; OPR sums list holders' contacts over the
 -- practices of practice-derived levels (it has no patient-band breakdown), and the gp_list level
 -- carries that GP's own OPR.
-WITH slicc AS (
-    SELECT g.level, g.group_code, coalesce(g.subgroup, '') AS subgroup, n.month_start,
-           CAST(sum(n.gp_contacts) AS BIGINT) AS gp_contacts,
-           CAST(sum(n.slicc_numerator) AS BIGINT) AS slicc_numerator,
-           CAST(sum(n.slicc_denominator) AS BIGINT) AS slicc_denominator
-    FROM patient_groups g
-    JOIN patient_named_gp n ON n.patient_id = g.patient_id
-    GROUP BY g.level, g.group_code, coalesce(g.subgroup, ''), n.month_start
+-- Patients' months are summed into cells (patient_cells.sql), then cells into their groups.
+WITH cell_months AS (
+    SELECT c.cell_id, n.month_start,
+           sum(n.gp_contacts) AS gp_contacts,
+           sum(n.slicc_numerator) AS slicc_numerator,
+           sum(n.slicc_denominator) AS slicc_denominator
+    FROM patient_named_gp n
+    JOIN patient_cells c ON c.patient_id = n.patient_id
+    GROUP BY c.cell_id, n.month_start
+),
+slicc AS (
+    SELECT g.level, g.group_code, g.subgroup, m.month_start,
+           CAST(sum(m.gp_contacts) AS BIGINT) AS gp_contacts,
+           CAST(sum(m.slicc_numerator) AS BIGINT) AS slicc_numerator,
+           CAST(sum(m.slicc_denominator) AS BIGINT) AS slicc_denominator
+    FROM cell_groups g
+    JOIN cell_months m ON m.cell_id = g.cell_id
+    GROUP BY g.level, g.group_code, g.subgroup, m.month_start
 ),
 opr AS (
     SELECT pg.level, pg.group_code, '' AS subgroup, o.month_start,
