@@ -57,10 +57,17 @@ SERIES_STEPS: tuple[str, ...] = (
     "patient_clinician_monthly",
     "inferred_gp",
     "group_inferred_gp_monthly",
+    "counted_spans",
+    "practice_first_month",
     "patient_rolling_upc",
     "group_rolling_upc",
 )
 PIPELINE: tuple[str, ...] = INDEX_STEPS + SERIES_STEPS
+# Steps whose rows for a month depend on that month alone (and on earlier steps): a backend that
+# runs small queries cheaply computes them a month at a time, so their largest GROUP BY holds one
+# month of patients, not 24 (at 100M appointments that is the difference between spilling to disk
+# and not).
+PER_MONTH_STEPS: frozenset[str] = frozenset({"patient_rolling_upc"})
 
 # CLI output name -> the query shaping it (issue #2 section 3).
 OUTPUTS: dict[str, str] = {
@@ -103,6 +110,11 @@ class Backend(Protocol):
 
     def fetch(self, sql: str) -> pl.DataFrame: ...
 
+    def materialise_per_month(self, name: str, sql: str, months: pl.DataFrame) -> None:
+        """Materialise a PER_MONTH_STEPS step for every month of `months` (the `months` table
+        holds all of them before and after)."""
+        ...
+
 
 class DuckDBBackend:
     """Runs each step as `CREATE OR REPLACE [TEMP] TABLE <step> AS <query>` on one connection."""
@@ -123,6 +135,18 @@ class DuckDBBackend:
 
     def fetch(self, sql: str) -> pl.DataFrame:
         return self.con.sql(sql).pl()
+
+    def materialise_per_month(self, name: str, sql: str, months: pl.DataFrame) -> None:
+        """One month at a time, appended (queries are cheap here; big hash tables are not)."""
+        try:
+            for i in range(months.height):
+                self.register("months", months.slice(i, 1))
+                if i == 0:
+                    self.materialise(name, sql)
+                else:
+                    self.con.execute(f"INSERT INTO {name} {sql}")
+        finally:
+            self.register("months", months)
 
 
 def months_in(params: Params) -> list[date]:
@@ -173,13 +197,18 @@ def parameter_frames(params: Params) -> dict[str, pl.DataFrame]:
 
 def run_pipeline(backend: Backend, params: Params, progress: Progress | None = None) -> None:
     """Materialise every step for `params` (the canonical tables must already be present)."""
-    for name, frame in parameter_frames(params).items():
+    frames = parameter_frames(params)
+    for name, frame in frames.items():
         backend.register(name, frame)
+    months = frames["months"]
     for i, step in enumerate(PIPELINE):
         if progress:
             progress(f"computing {step}", i / len(PIPELINE))
         try:
-            backend.materialise(step, query_text(step))
+            if step in PER_MONTH_STEPS:
+                backend.materialise_per_month(step, query_text(step), months)
+            else:
+                backend.materialise(step, query_text(step))
         except Exception as exc:  # the engine's own message, with the step named
             text = str(exc).strip() or type(exc).__name__
             first_line = text.splitlines()[0]

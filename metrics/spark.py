@@ -236,6 +236,11 @@ class SparkBackend:
         self.frames.append(frame)
         frame.createOrReplaceTempView(name)
 
+    def materialise_per_month(self, name: str, sql: str, months: pl.DataFrame) -> None:
+        """Every month in one query: Spark pays planning and a job per query, and spreads a
+        large GROUP BY over its executors itself."""
+        self.materialise(name, sql)
+
     def dataframe(self, sql: str) -> DataFrame:
         """A query's result as a (lazy) Spark DataFrame, e.g. to write back to a table."""
         return self.spark.sql(to_dialect(sql, DIALECT))

@@ -11,7 +11,7 @@
 -- window's first month) but no further back than the data, so the first months of an extract
 -- have little history; a contact in month m itself never counts towards m's inferred GP.
 --
--- How, without re-reading a year of contacts for every month (as patient_rolling_upc.sql): a
+-- How, without re-reading a year of contacts for every month (as counted_spans.sql): a
 -- month m's n GP contacts count in the histories of months m+1 .. m+12, so they add n at m+1 and
 -- take it away at m+13; a running sum per patient and GP gives that GP's history count from one
 -- change to the next (`spans`), and the running maximum of the months' last dates its latest
