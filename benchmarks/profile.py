@@ -53,15 +53,20 @@ def profile(data_dir: Path, params: Params, work: Path) -> list[dict[str, Any]]:
     for table in ("appointments", "patients", "practices"):
         con.read_parquet(str(data_dir / f"{table}.parquet")).create_view(table)
     backend = engine.DuckDBBackend(con)
-    for name, frame in engine.parameter_frames(params).items():
+    frames = engine.parameter_frames(params)
+    for name, frame in frames.items():
         backend.register(name, frame)
+    months = frames["months"]
     con.execute("SET enable_profiling = 'json'")
     steps = []
     for step in engine.PIPELINE:
         out = work / f"{step}.json"
         con.execute("SET profiling_output = ?", [str(out)])
         started = time.perf_counter()
-        backend.materialise(step, engine.query_text(step))
+        if step in engine.PER_MONTH_STEPS:  # as engine.run_pipeline (profile: the last month)
+            backend.materialise_per_month(step, engine.query_text(step), months)
+        else:
+            backend.materialise(step, engine.query_text(step))
         seconds = time.perf_counter() - started
         tree = json.loads(out.read_text())
         ops = [op for root in tree.get("operator", []) for op in operators(root)]
@@ -85,7 +90,9 @@ def report(steps: list[dict[str, Any]], rows: int, top: int, command: str) -> st
              f"{rows:,} appointments (metrics.sample), window {WINDOW['window_start']} to "
              f"{WINDOW['window_end']}; load average {load_average()} (shared machine).",
              "DuckDB JSON profiling (what EXPLAIN ANALYZE prints) of each step of "
-             "engine.PIPELINE, in an in-memory database reading the Parquet files.", "",
+             "engine.PIPELINE, in an in-memory database reading the Parquet files. Steps in "
+             "engine.PER_MONTH_STEPS run a month at a time: their time is every month's, their "
+             "operators and buffer figures the last month's.", "",
              "| step | time (s) | share | rows out | peak buffer (MB) | spilled (MB) |",
              "|---|---:|---:|---:|---:|---:|"]
     for s in steps:

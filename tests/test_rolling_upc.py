@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import duckdb
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from metrics import reference
+from metrics import engine, reference
 from metrics.params import Params
+from metrics.sample import SampleConfig, generate
 from tests.builders import PRACTICE, appt, extract, one_row
 from tests.test_indices_properties import extracts
 
@@ -93,3 +95,28 @@ def test_rolling_upc_equals_the_reference(compute, case) -> None:
         assert row["upc_pooled_denominator"] == want["upc_pooled_denominator"]
         assert row["history_months"] == want["history_months"]
     assert expected == {}, f"practice-months missing from the SQL: {sorted(expected)}"
+
+
+
+def _loaded(tables: dict[str, pl.DataFrame]) -> engine.DuckDBBackend:
+    backend = engine.DuckDBBackend(duckdb.connect())
+    engine.register_tables(backend, tables)
+    return backend
+
+
+def test_a_month_at_a_time_gives_the_rows_of_all_months_at_once() -> None:
+    # DuckDB computes engine.PER_MONTH_STEPS one month at a time (Spark in one query): the rows
+    # must not depend on which.
+    tables = generate(SampleConfig(practices=2, pcns=1, scale=0.01))
+    by_month, at_once = _loaded(tables), _loaded(tables)
+    params = engine.default_params(by_month)
+    engine.run_pipeline(by_month, params)
+    for name, frame in engine.parameter_frames(params).items():
+        at_once.register(name, frame)
+    for step in engine.PIPELINE:
+        at_once.materialise(step, engine.query_text(step))
+    assert engine.PER_MONTH_STEPS
+    for step in engine.PER_MONTH_STEPS:
+        rows = [b.fetch(f"SELECT * FROM {step}").sort(pl.all()) for b in (by_month, at_once)]
+        assert rows[0].height > 1000
+        assert rows[0].equals(rows[1])
