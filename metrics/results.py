@@ -317,8 +317,12 @@ def stack(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
 def index_table(source: ResultSource, level: str, key: str, rule: DisclosureRule,
                 codes: Sequence[str] | None = None) -> pl.DataFrame:
     """One level's groups with one index, its n and interval, under `rule`."""
-    frame = with_interval(groups(source, level, codes), key)
-    frame = frame.select("group_code", "subgroup", *index_columns(key))
+    return index_rows(groups(source, level, codes), key, rule)
+
+
+def index_rows(rows: pl.DataFrame, key: str, rule: DisclosureRule) -> pl.DataFrame:
+    """group_indices rows cut to one index, its n and interval, under `rule`."""
+    frame = with_interval(rows, key).select("group_code", "subgroup", *index_columns(key))
     return disclose(frame, rule, key)
 
 
@@ -451,18 +455,21 @@ def practice_peers(source: ResultSource, practice: str, key: str, viewer: Viewer
     profile = practice_profile(source, practice) or {}
     own = viewer.rule_for(practice)
     shared = viewer.shared_rule
-    parts = [
-        index_table(source, "practice", key, own, [practice]).with_columns(
-            unit=pl.lit(f"Practice {practice}"), level=pl.lit("practice")),
-    ]
+    units = [("practice", practice, f"Practice {practice}", own)]
     for level, code, label in (("pcn", profile.get("pcn_code"), "PCN"),
                                ("icb", profile.get("icb_code"), "ICB"),
                                ("all", "all", None)):
-        if code is None:
-            continue
-        name = "All practices" if label is None else f"{label} {code}"
-        parts.append(index_table(source, level, key, shared, [code]).with_columns(
-            unit=pl.lit(name), level=pl.lit(level)))
+        if code is not None:
+            name = "All practices" if label is None else f"{label} {code}"
+            units.append((level, code, name, shared))
+    # one query for the four rows (the page asks for them once per index it shows)
+    rows = source.query(
+        f"SELECT * FROM {source.table('group_indices')} "
+        "WHERE list_contains(?, level) AND list_contains(?, group_code)",
+        [[u[0] for u in units], [u[1] for u in units]])
+    parts = [index_rows(rows.filter((pl.col("level") == level) & (pl.col("group_code") == code)),
+                        key, rule).with_columns(unit=pl.lit(name), level=pl.lit(level))
+             for level, code, name, rule in units]
     frame = stack(parts)
     frame = frame.select("unit", "level", *[c for c in frame.columns
                                             if c not in ("unit", "level", "subgroup")])
