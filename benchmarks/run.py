@@ -522,7 +522,9 @@ def target_lines(results: list[Measured]) -> list[str]:
     return rows
 
 
-def growth_paragraph(results: list[Measured], memory_limit_mb: float) -> list[str]:
+def growth_paragraph(results: list[Measured], memory_limit: str) -> list[str]:
+    """How time and memory grow with the rows; `memory_limit` is the run's own, for
+    measurements (from older runs) whose notes name none."""
     computes = sorted((m for m in results if m.step == "compute" and not m.error),
                       key=lambda m: m.rows)
     if len(computes) < 2:
@@ -540,8 +542,7 @@ def growth_paragraph(results: list[Measured], memory_limit_mb: float) -> list[st
             + (f", process CPU time {cpu_factor:.1f}x" if cpu_factor else "")
             + f", and peak memory {m_factor:.1f}x ({steps}). ")
     capped = [m for m in computes
-              if m.peak_mb > 0.8 * limit_mb(m.details.get("memory limit", "")
-                                            or f"{memory_limit_mb}MB")]
+              if m.peak_mb > 0.8 * limit_mb(m.details.get("memory limit", memory_limit))]
     if capped:
         text += (f"From {capped[0].scale} on, peak memory sits near the DuckDB memory limit "
                  "and the rest spills to the temporary directory, so memory stops growing with "
@@ -637,7 +638,7 @@ def write_results(runner: Runner) -> None:
         "",
         "## Growth from 1M to 100M",
         "",
-        *growth_paragraph(results, limit_mb(plan.memory_limit)),
+        *growth_paragraph(results, plan.memory_limit),
         "",
         "## Where compute time goes (seconds per pipeline step)",
         "",

@@ -87,6 +87,17 @@ def groups(source: ResultSource, level: str, group_codes: Sequence[str] | None =
     return source.query(sql + " ORDER BY group_code, subgroup", args)
 
 
+def group_rows(source: ResultSource, keys: Sequence[tuple[str, str]]) -> pl.DataFrame:
+    """group_indices rows of some (level, group_code) pairs, in one query."""
+    sql = (f"SELECT * FROM {source.table('group_indices')} "
+           "WHERE list_contains(?, level) AND list_contains(?, group_code)")
+    rows = source.query(sql, [[check_level(level) for level, _ in keys],
+                              [code for _, code in keys]])
+    wanted = pl.DataFrame({"level": [k[0] for k in keys], "group_code": [k[1] for k in keys]},
+                          schema={"level": pl.Utf8, "group_code": pl.Utf8})
+    return rows.join(wanted, on=["level", "group_code"], how="semi")
+
+
 def monthly(source: ResultSource, level: str, group_codes: Sequence[str] | None = None,
             subgroup: str | None = None) -> pl.DataFrame:
     """SLICC/OPR numerators and denominators per group and month (full grid)."""
@@ -463,10 +474,7 @@ def practice_peers(source: ResultSource, practice: str, key: str, viewer: Viewer
             name = "All practices" if label is None else f"{label} {code}"
             units.append((level, code, name, shared))
     # one query for the four rows (the page asks for them once per index it shows)
-    rows = source.query(
-        f"SELECT * FROM {source.table('group_indices')} "
-        "WHERE list_contains(?, level) AND list_contains(?, group_code)",
-        [[u[0] for u in units], [u[1] for u in units]])
+    rows = group_rows(source, [(level, code) for level, code, _, _ in units])
     parts = [index_rows(rows.filter((pl.col("level") == level) & (pl.col("group_code") == code)),
                         key, rule).with_columns(unit=pl.lit(name), level=pl.lit(level))
              for level, code, name, rule in units]
