@@ -12,8 +12,9 @@ and the new window both hold. So a refresh
    patient moved practice; no practice's first month of data moved where it matters) and
    otherwise refuses with `RefreshError` (`refresh_or_rebuild` then does a full build);
 2. computes the new month's contacts alone and appends them to the stored contacts;
-3. computes the month-partitioned steps (MONTHLY_STEPS) for the new window's first and last
-   months only and reuses the stored rows of every month between;
+3. computes the month-partitioned steps (MONTHLY_STEPS, and the BOUNDARY_STEPS that feed them)
+   for the new window's first and last months only and reuses the stored rows of every month
+   between;
 4. reruns every other step (the 24-month window that the new month touches and the roll-ups)
    from those tables, exactly as a full build would.
 
@@ -44,6 +45,9 @@ from metrics.schema import column_names
 
 # Steps whose rows are keyed by month and depend only on the 12 months up to that month.
 MONTHLY_STEPS: tuple[str, ...] = ("inferred_gp", "patient_rolling_upc", "appointment_mix")
+# Month-partitioned steps that only MONTHLY_STEPS read: a refresh computes their boundary months
+# alone and keeps no state of them.
+BOUNDARY_STEPS: tuple[str, ...] = ("rolling_upc_counts",)
 # Steps computed from the merged tables rather than rerun over all appointments.
 MERGED_STEPS: tuple[str, ...] = ("patient_practice", "contacts")
 # Pipeline tables kept for the next refresh (appointment_mix is kept as a result table).
@@ -304,15 +308,16 @@ def refresh(db_path: Path) -> RefreshReport:
         for step in engine.PIPELINE:
             if step in MERGED_STEPS:
                 continue
-            if step in MONTHLY_STEPS:
+            if step in MONTHLY_STEPS or step in BOUNDARY_STEPS:  # the boundary months alone
                 backend.register("months", boundary)
                 _run(backend, step)
-                _table(con, f"{step}_boundary", f"SELECT * FROM {step}")
                 backend.register("months", full_months)
-                _run(backend, f"{step}_merged", engine.query_text(f"refresh_{step}"))
-                _table(con, step, f"SELECT * FROM {step}_merged")
             else:
                 _run(backend, step)
+            if step in MONTHLY_STEPS:
+                _table(con, f"{step}_boundary", f"SELECT * FROM {step}")
+                _run(backend, f"{step}_merged", engine.query_text(f"refresh_{step}"))
+                _table(con, step, f"SELECT * FROM {step}_merged")
             lap(step)
         _fingerprint(con, backend, params, params)  # what the next refresh checks
         _persist(con, params, in_place=True)
@@ -338,5 +343,6 @@ def table_names() -> tuple[str, ...]:
             *(f"state_{n}" for n in state_steps()), "state_fingerprint")
 
 
-__all__ = ["MONTHLY_STEPS", "RefreshError", "RefreshReport", "append_appointments",
-           "full_build", "next_month_params", "refresh", "refresh_or_rebuild", "table_names"]
+__all__ = ["BOUNDARY_STEPS", "MONTHLY_STEPS", "RefreshError", "RefreshReport",
+           "append_appointments", "full_build", "next_month_params", "refresh",
+           "refresh_or_rebuild", "table_names"]

@@ -6,15 +6,16 @@
 -- window_end inclusive; a role
 -- in the chosen staff group (`counted`) or a GP role (`gp_counted`, for SLICC and OPR, which
 -- always use GP contacts whatever the staff-group option).
--- Practice: the patient's registered practice (patient_practice); `practice_differs` flags an
--- appointment booked under another practice code.
+-- Practice: the patient's registered practice (patient_practice); the practice the appointment
+-- was booked under (booked_practice_code) only breaks ties in contact order. Role and mode are
+-- not kept: they choose the rows, and nothing after this step reads them.
 -- Same-day collapse (option): contacts of one patient with one clinician on one day become the
 -- first of them in contact order (date, time with a missing time last, appointment_id), done
 -- separately for the staff-group set and the GP set so that each set keeps its own first.
 WITH attended AS (
     SELECT a.appointment_id, a.patient_id, a.practice_code AS booked_practice_code,
            pp.practice_code, a.appointment_date, a.appointment_time, a.clinician_id,
-           a.clinician_role, a.mode, rg.in_staff_group, rg.is_gp
+           rg.in_staff_group, rg.is_gp
     FROM appointments a
     JOIN patient_practice pp ON pp.patient_id = a.patient_id
     JOIN role_groups rg ON rg.role = a.clinician_role
@@ -40,8 +41,7 @@ ranked AS (
     )
 )
 SELECT r.appointment_id, r.patient_id, r.practice_code, r.booked_practice_code,
-       r.practice_code <> r.booked_practice_code AS practice_differs,
-       r.appointment_date, r.appointment_time, r.clinician_id, r.clinician_role, r.mode,
+       r.appointment_date, r.appointment_time, r.clinician_id,
        r.appointment_date >= rp.window_start AS in_window,
        r.in_staff_group AND (NOT rp.collapse_same_day OR r.staff_rank = 1) AS counted,
        r.is_gp AND (NOT rp.collapse_same_day OR r.gp_rank = 1) AS gp_counted

@@ -59,19 +59,16 @@ history AS (
      AND a.month_number >= s.from_month AND a.month_number < s.to_month
     WHERE s.n >= 2
 ),
+-- The pick is the largest (n, last_date, -clinician_key): the most contacts, then the latest,
+-- then the smallest clinician_id; the struct carries its count and date along.
 picked AS (
     SELECT patient_key, month_start,
-           arg_max(clinician_key, struct_pack(n := n, last_date := last_date,
-                                              key := -clinician_key)) AS clinician_key,
-           max(n) AS n
+           max(struct_pack(n := n, last_date := last_date, key := -clinician_key)) AS best
     FROM history
     GROUP BY patient_key, month_start
 )
 SELECT pk.patient_id, p.month_start, k.clinician_id AS inferred_gp_id,
-       CAST(p.n AS BIGINT) AS history_contacts, h.last_date AS history_last_date
+       CAST(p.best.n AS BIGINT) AS history_contacts, p.best.last_date AS history_last_date
 FROM picked p
-JOIN history h
-  ON h.patient_key = p.patient_key AND h.month_start = p.month_start
- AND h.clinician_key = p.clinician_key
 JOIN patient_keys pk ON pk.patient_key = p.patient_key
-JOIN clinician_keys k ON k.clinician_key = p.clinician_key
+JOIN clinician_keys k ON k.clinician_key = -p.best.key
