@@ -141,7 +141,7 @@ def step_compute(spec: Spec) -> Result:
         out = Path(spec["slice_out"])
         out.mkdir(parents=True, exist_ok=True)
         backend.fetch(sql("slice_patient_indices")).write_parquet(out / "patient_indices.parquet")
-        backend.fetch(sql("slice_patient_named_gp")).write_parquet(out / "named_gp.parquet")
+        backend.fetch(sql("slice_named_gp")).write_parquet(out / "named_gp.parquet")
     con.close()
     return {"rows": appointment_count(spec["dir"]), "seconds": seconds, "steps": steps}
 

@@ -29,6 +29,9 @@ QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 INDEX_STEPS: tuple[str, ...] = (
     "patient_practice",
     "contacts",
+    "clinician_keys",
+    "patient_keys",
+    "patient_clinician_monthly",
     "patient_clinician_counts",
     "patient_contacts",
     "upc",
@@ -42,19 +45,15 @@ INDEX_STEPS: tuple[str, ...] = (
     "practice_groups",
     "patient_cells",
     "cell_groups",
-    "patient_named_gp",
     "list_holder_opr",
     "group_keys",
     "group_named_gp_monthly",
     "group_indices",
     "appointment_mix",
 )
-# Monthly chart series over trailing 12-month windows, from one (patient, clinician, month)
-# table with integer keys; benchmarks time them apart from the indices.
+# Monthly chart series over trailing 12-month windows, from the (patient, clinician, month)
+# table with integer keys (patient_clinician_monthly); benchmarks time them apart from the indices.
 SERIES_STEPS: tuple[str, ...] = (
-    "patient_keys",
-    "clinician_keys",
-    "patient_clinician_monthly",
     "inferred_gp",
     "group_inferred_gp_monthly",
     "counted_spans",

@@ -4,35 +4,44 @@
 --   slicc_inferred_denominator = GP contacts in month m of patients who have an inferred GP for m;
 --   gp_contacts                = every GP contact in month m (denominator / gp_contacts is the
 --                                inferred-GP coverage).
--- Contacts as for SLICC (patient_named_gp.sql): `gp_counted` GP contacts in the window, belonging
--- to the patient's registered practice; GPs who are nobody's inferred GP stay in the denominator.
+-- Contacts as for SLICC (group_named_gp_monthly.sql): `gp_counted` GP contacts in the window
+-- (gp_window_n of patient_clinician_monthly), belonging to the patient's registered practice;
+-- GPs who are nobody's inferred GP stay in the denominator.
 -- Rolled up like group_named_gp_monthly: every level of cell_groups except the named-GP
 -- lists, whose place the gp_list level takes here with subgroup = the inferred GP of that month
 -- (that GP's inferred list; per-GP figures stay in the practice's own view). Full group x month
 -- grid (group_keys and the inferred lists); a month without contacts has zero counts.
-WITH patient_month AS (
-    SELECT c.patient_id, m.month_start, i.inferred_gp_id,
-           count(*) AS gp_contacts,
-           CAST(sum(CASE WHEN i.inferred_gp_id IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT)
-               AS denominator,
-           CAST(sum(CASE WHEN c.clinician_id = i.inferred_gp_id THEN 1 ELSE 0 END) AS BIGINT)
-               AS numerator
-    FROM contacts c
-    JOIN months m ON m.month_start = CAST(date_trunc('month', c.appointment_date) AS DATE)
-    LEFT JOIN inferred_gp i
-      ON i.patient_id = c.patient_id AND i.month_start = m.month_start
-    WHERE c.gp_counted AND c.in_window
-    GROUP BY c.patient_id, m.month_start, i.inferred_gp_id
+WITH window_months AS (
+    SELECT month_start, CAST(year(month_start) * 12 + month(month_start) AS INTEGER) AS month_number
+    FROM months
 ),
--- Patients' months are summed into cells (patient_cells.sql), then cells into their groups.
+-- inferred_gp holds text ids (a refresh keeps its rows between runs); this run's keys join here.
+inferred AS (
+    SELECT pk.patient_key, i.month_start, i.inferred_gp_id, k.clinician_key
+    FROM inferred_gp i
+    JOIN patient_keys pk ON pk.patient_id = i.patient_id
+    JOIN clinician_keys k ON k.clinician_id = i.inferred_gp_id
+),
+-- Each patient's GP contacts by clinician and month, with the patient's cell and the inferred GP
+-- of that month (if any).
+contact_rows AS (
+    SELECT c.cell_id, c.practice_code, w.month_start, i.inferred_gp_id, m.gp_window_n,
+           CASE WHEN i.clinician_key IS NOT NULL THEN m.gp_window_n ELSE 0 END AS denominator,
+           CASE WHEN m.clinician_key = i.clinician_key THEN m.gp_window_n ELSE 0 END AS numerator
+    FROM patient_clinician_monthly m
+    JOIN window_months w ON w.month_number = m.month_number
+    JOIN patient_cells c ON c.patient_key = m.patient_key
+    LEFT JOIN inferred i ON i.patient_key = m.patient_key AND i.month_start = w.month_start
+    WHERE m.gp_window_n > 0
+),
+-- Summed into cells (patient_cells.sql), then cells into their groups.
 cell_months AS (
-    SELECT c.cell_id, p.month_start,
-           sum(p.gp_contacts) AS gp_contacts,
-           sum(p.numerator) AS numerator,
-           sum(p.denominator) AS denominator
-    FROM patient_month p
-    JOIN patient_cells c ON c.patient_id = p.patient_id
-    GROUP BY c.cell_id, p.month_start
+    SELECT cell_id, month_start,
+           sum(gp_window_n) AS gp_contacts,
+           sum(numerator) AS numerator,
+           sum(denominator) AS denominator
+    FROM contact_rows
+    GROUP BY cell_id, month_start
 ),
 sums AS (
     SELECT g.level, g.group_code, g.subgroup, m.month_start,
@@ -44,13 +53,12 @@ sums AS (
     WHERE g.level <> 'gp_list'
     GROUP BY g.level, g.group_code, g.subgroup, m.month_start
     UNION ALL
-    SELECT 'gp_list', pp.practice_code, p.inferred_gp_id, p.month_start,
-           CAST(sum(p.gp_contacts) AS BIGINT), CAST(sum(p.numerator) AS BIGINT),
-           CAST(sum(p.denominator) AS BIGINT)
-    FROM patient_month p
-    JOIN patient_practice pp ON pp.patient_id = p.patient_id
-    WHERE p.inferred_gp_id IS NOT NULL
-    GROUP BY pp.practice_code, p.inferred_gp_id, p.month_start
+    SELECT 'gp_list', practice_code, inferred_gp_id, month_start,
+           CAST(sum(gp_window_n) AS BIGINT), CAST(sum(numerator) AS BIGINT),
+           CAST(sum(denominator) AS BIGINT)
+    FROM contact_rows
+    WHERE inferred_gp_id IS NOT NULL
+    GROUP BY practice_code, inferred_gp_id, month_start
 ),
 keys AS (
     SELECT level, group_code, subgroup FROM group_keys WHERE level <> 'gp_list'

@@ -1,16 +1,29 @@
 -- group_named_gp_monthly: SLICC and OPR numerators and denominators per group and calendar month.
+-- SLICC (Sidaway-Lee et al. BJGP 2019): all GP contacts in the month; those of patients who have
+-- a named GP (the SLICC denominator); and those with that named GP (the SLICC numerator). GP
+-- contacts in the window (gp_window_n of patient_clinician_monthly) always, whatever the
+-- staff-group option; GPs who hold no list stay in the denominator.
 -- Patient-derived groups sum patients' contacts; OPR sums list holders' contacts over the
 -- practices of practice-derived levels (it has no patient-band breakdown), and the gp_list level
 -- carries that GP's own OPR.
--- Patients' months are summed into cells (patient_cells.sql), then cells into their groups.
-WITH cell_months AS (
-    SELECT c.cell_id, n.month_start,
-           sum(n.gp_contacts) AS gp_contacts,
-           sum(n.slicc_numerator) AS slicc_numerator,
-           sum(n.slicc_denominator) AS slicc_denominator
-    FROM patient_named_gp n
-    JOIN patient_cells c ON c.patient_id = n.patient_id
-    GROUP BY c.cell_id, n.month_start
+-- Each patient's contacts by clinician and month are summed straight into the patient's cell
+-- (patient_cells.sql), then cells into their groups.
+WITH window_months AS (
+    SELECT month_start, CAST(year(month_start) * 12 + month(month_start) AS INTEGER) AS month_number
+    FROM months
+),
+cell_months AS (
+    SELECT c.cell_id, w.month_start,
+           sum(m.gp_window_n) AS gp_contacts,
+           sum(CASE WHEN m.clinician_key = c.usual_gp_key THEN m.gp_window_n ELSE 0 END)
+               AS slicc_numerator,
+           sum(CASE WHEN c.usual_gp_id IS NOT NULL THEN m.gp_window_n ELSE 0 END)
+               AS slicc_denominator
+    FROM patient_clinician_monthly m
+    JOIN window_months w ON w.month_number = m.month_number
+    JOIN patient_cells c ON c.patient_key = m.patient_key
+    WHERE m.gp_window_n > 0
+    GROUP BY c.cell_id, w.month_start
 ),
 slicc AS (
     SELECT g.level, g.group_code, g.subgroup, m.month_start,

@@ -1,6 +1,7 @@
 -- patient_cells: each patient with a counted contact in the window, with the attributes that
 -- decide every group they are summarised in (cell_groups.sql), numbered as cells: patients with
--- the same attributes share a cell_id.
+-- the same attributes share a cell_id. With the patient's integer key and named GP's clinician
+-- key (patient_keys), for the roll-ups of patient_clinician_monthly.
 -- Why cells: a patient belongs to a dozen groups (practice, PCN, ... own deprivation band, named
 -- GP's list, bands inside the practice). Roll-ups sum patient rows into cells first and cells
 -- into groups after, so that fan-out happens once per cell (about 25,000 cells for 640,000
@@ -9,7 +10,7 @@
 --   age_band: 'unknown' when missing;
 --   contacts_band: counted contacts in the window, 1, 2-3, 4-6, 7-11, 12+ (frequent attenders).
 WITH attributes AS (
-    SELECT pp.patient_id, pp.practice_code, pp.usual_gp_id,
+    SELECT pp.patient_id, pk.patient_key, pp.practice_code, pp.usual_gp_id, pk.usual_gp_key,
            coalesce(pp.age_band, 'unknown') AS age_band,
            coalesce(CAST(CAST(ceil(pp.imd_decile / 2.0) AS INTEGER) AS VARCHAR), 'unknown')
                AS imd_quintile,
@@ -20,10 +21,11 @@ WITH attributes AS (
                 ELSE '1' END AS contacts_band
     FROM patient_practice pp
     JOIN patient_contacts pc ON pc.patient_id = pp.patient_id
+    JOIN patient_keys pk ON pk.patient_id = pp.patient_id
 )
-SELECT patient_id,
+SELECT patient_id, patient_key,
        dense_rank() OVER (
            ORDER BY practice_code, usual_gp_id, age_band, imd_quintile, contacts_band
        ) AS cell_id,
-       practice_code, usual_gp_id, age_band, imd_quintile, contacts_band
+       practice_code, usual_gp_id, usual_gp_key, age_band, imd_quintile, contacts_band
 FROM attributes
