@@ -2,27 +2,26 @@
 -- already seen in a counted contact in the 365 days before that contact's date.
 -- Convention: "before" means an earlier date (a same-day contact does not make the clinician
 -- known), and the look-back may reach up to 365 days before the window start. Eligible only.
--- Each day a patient saw a clinician carries that day's counted contacts in the window, so the
--- known share is summed from days without joining back to contacts.
-WITH seen_days AS (
-    SELECT patient_id, clinician_id, appointment_date,
-           sum(CASE WHEN in_window THEN 1 ELSE 0 END) AS window_contacts
+-- Days are numbered, so that the latest earlier day with the same clinician is a running maximum
+-- over the days strictly before (RANGE ... 1 PRECEDING), read off each contact in one window.
+WITH numbered AS (
+    SELECT patient_id, clinician_id, in_window,
+           date_diff('day', DATE '1970-01-01', appointment_date) AS day_number
     FROM contacts
     WHERE counted
-    GROUP BY patient_id, clinician_id, appointment_date
 ),
-known_days AS (
-    SELECT patient_id, window_contacts,
-           date_diff('day',
-                     lag(appointment_date) OVER (
-                         PARTITION BY patient_id, clinician_id ORDER BY appointment_date),
-                     appointment_date) <= 365 AS known
-    FROM seen_days
+known_contacts AS (
+    SELECT patient_id, in_window,
+           day_number - max(day_number) OVER (
+               PARTITION BY patient_id, clinician_id ORDER BY day_number
+               RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+           ) <= 365 AS known
+    FROM numbered
 )
 SELECT k.patient_id,
-       CAST(sum(CASE WHEN k.known THEN k.window_contacts ELSE 0 END) AS DOUBLE)
+       CAST(sum(CASE WHEN k.in_window AND k.known THEN 1 ELSE 0 END) AS DOUBLE)
            / max(pc.contacts) AS kpc
-FROM known_days k
+FROM known_contacts k
 JOIN patient_contacts pc ON pc.patient_id = k.patient_id
 WHERE pc.eligible
 GROUP BY k.patient_id
