@@ -244,6 +244,24 @@ def test_slicc_monthly_is_a_full_grid_with_missing_months_blank(compute) -> None
     assert [m["slicc_denominator"] for m in monthly] == [1, 0, 1]
 
 
+def test_a_window_starting_mid_month_counts_slicc_from_its_first_day(compute) -> None:
+    """Window 15 January to February. p1's GP contacts: G in June and July 2023 (so G is the
+    inferred GP of both months), X on 5 January (look-back: history, not SLICC), G on 20
+    January, X on 5 February. Named GP G. January: 1 of 1 with G; February: 0 of 1."""
+    appointments = [appt("p1", date(2023, 6, 1), "G"), appt("p1", date(2023, 7, 1), "G"),
+                    appt("p1", date(2024, 1, 5), "X"), appt("p1", date(2024, 1, 20), "G"),
+                    appt("p1", date(2024, 2, 5), "X")]
+    patients = [{"patient_id": "p1", "practice_code": "A81001", "usual_gp_id": "G"}]
+    out = compute(extract(appointments, patients), Params(date(2024, 1, 15), date(2024, 2, 29)))
+    named = out["slicc_monthly"].sort("month").to_dicts()
+    assert [(m["slicc_numerator"], m["slicc_denominator"]) for m in named] == [(1, 1), (0, 1)]
+    practice = out["practices"].to_dicts()[0]
+    assert (practice["slicc_numerator"], practice["slicc_denominator"]) == (1, 2)
+    inferred = out["slicc_inferred_monthly"].sort("month").to_dicts()
+    assert [(m["slicc_inferred_numerator"], m["slicc_inferred_denominator"], m["gp_contacts"])
+            for m in inferred] == [(1, 1, 1), (0, 1, 1)]
+
+
 def test_rollups_come_from_patients_not_from_practice_means(compute) -> None:
     appointments = visits("p1", "AB", practice="A81001") \
         + [a for i in range(3) for a in visits(f"q{i}", "AA", practice="B82002")]

@@ -17,6 +17,7 @@ from metrics.schema import MODES
 from tests.builders import appt, extract
 
 START = date(2024, 1, 1)
+STARTS = (START, date(2024, 1, 17))  # a window may start mid-month: its first month is cut
 PRACTICES = ("A81001", "B82002")
 CLINICIANS = ("A", "B", "C", "D", "")
 ROLES = ("gp", "gp", "gp", "gp_registrar", "locum_gp", "nurse", "pharmacist", "admin", "unknown")
@@ -25,13 +26,14 @@ TIMES = (None, time(9), time(9, 30), time(14))
 
 @st.composite
 def extracts(draw: st.DrawFn) -> tuple[dict[str, pl.DataFrame], Params]:
+    start = draw(st.sampled_from(STARTS))
     n_patients = draw(st.integers(1, 5))
     pids = [f"p{i}" for i in range(n_patients)]
     rows = []
     for k in range(draw(st.integers(0, 40))):
         rows.append(appt(
             draw(st.sampled_from(pids)),
-            START + timedelta(days=draw(st.integers(-400, 120))),  # look-back, window, after
+            start + timedelta(days=draw(st.integers(-400, 120))),  # look-back, window, after
             draw(st.sampled_from(CLINICIANS)),
             role=draw(st.sampled_from(ROLES)),
             status=draw(st.sampled_from(("attended",) * 5 + ("did_not_attend", "cancelled"))),
@@ -46,7 +48,7 @@ def extracts(draw: st.DrawFn) -> tuple[dict[str, pl.DataFrame], Params]:
         for p in pids if draw(st.booleans()) or p == "p0"
     ]
     params = Params(
-        START, START + timedelta(days=draw(st.integers(0, 90))),
+        start, start + timedelta(days=draw(st.integers(0, 90))),
         min_contacts=draw(st.integers(2, 3)),
         staff_group=draw(st.sampled_from(("gp", "clinical", "all"))),
         modes=tuple(draw(st.sets(st.sampled_from(MODES), min_size=1))),
