@@ -159,6 +159,14 @@ def months_in(params: Params) -> list[date]:
     return months
 
 
+def months_frame(months: list[date]) -> pl.DataFrame:
+    """The `months` parameter table: each month's first day and its number, year * 12 + month
+    (as patient_clinician_monthly numbers months, so that month ranges are integer arithmetic)."""
+    return pl.DataFrame({"month_start": months,
+                         "month_number": [m.year * 12 + m.month for m in months]},
+                        schema={"month_start": pl.Date, "month_number": pl.Int32})
+
+
 def lookback_start(params: Params) -> date:
     """First day contacts are read from: 365 days before the window (KPC's look-back) or the
     first day of the 12th calendar month before the window's first month (the inferred GP's
@@ -191,7 +199,7 @@ def parameter_frames(params: Params) -> dict[str, pl.DataFrame]:
                 "is_gp": [r in GP_ROLES for r in ROLES],
             }
         ),
-        "months": pl.DataFrame({"month_start": months_in(params)}, schema={"month_start": pl.Date}),
+        "months": months_frame(months_in(params)),
     }
 
 

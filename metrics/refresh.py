@@ -100,10 +100,6 @@ def _refresh_params(previous: Params, params: Params) -> pl.DataFrame:
                                      "window_start", "new_month_start")})
 
 
-def _months_frame(months: list[date]) -> pl.DataFrame:
-    return pl.DataFrame({"month_start": months}, schema={"month_start": pl.Date})
-
-
 @contextlib.contextmanager
 def _editing(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory connection with a copy of the store attached as `store`; the copy replaces
@@ -302,8 +298,8 @@ def refresh(db_path: Path) -> RefreshReport:
             raise RefreshError("a practice's first month of data moved with the look-back: "
                                "rebuild in full")
         lap("merge contacts")
-        boundary = _months_frame([params.window_start.replace(day=1),
-                                  params.window_end.replace(day=1)])
+        boundary = engine.months_frame([params.window_start.replace(day=1),
+                                        params.window_end.replace(day=1)])
         full_months = engine.parameter_frames(params)["months"]
         for step in engine.PIPELINE:
             if step in MERGED_STEPS:

@@ -11,12 +11,8 @@
 -- lists, whose place the gp_list level takes here with subgroup = the inferred GP of that month
 -- (that GP's inferred list; per-GP figures stay in the practice's own view). Full group x month
 -- grid (group_keys and the inferred lists); a month without contacts has zero counts.
-WITH window_months AS (
-    SELECT month_start, CAST(year(month_start) * 12 + month(month_start) AS INTEGER) AS month_number
-    FROM months
-),
 -- inferred_gp holds text ids (a refresh keeps its rows between runs); this run's keys join here.
-inferred AS (
+WITH inferred AS (
     SELECT pk.patient_key, i.month_start, i.inferred_gp_id, k.clinician_key
     FROM inferred_gp i
     JOIN patient_keys pk ON pk.patient_id = i.patient_id
@@ -29,7 +25,7 @@ contact_rows AS (
            CASE WHEN i.clinician_key IS NOT NULL THEN m.gp_window_n ELSE 0 END AS denominator,
            CASE WHEN m.clinician_key = i.clinician_key THEN m.gp_window_n ELSE 0 END AS numerator
     FROM patient_clinician_monthly m
-    JOIN window_months w ON w.month_number = m.month_number
+    JOIN months w ON w.month_number = m.month_number
     JOIN patient_cells c ON c.patient_key = m.patient_key
     LEFT JOIN inferred i ON i.patient_key = m.patient_key AND i.month_start = w.month_start
     WHERE m.gp_window_n > 0

@@ -8,11 +8,7 @@
 -- carries that GP's own OPR.
 -- Each patient's contacts by clinician and month are summed straight into the patient's cell
 -- (patient_cells.sql), then cells into their groups.
-WITH window_months AS (
-    SELECT month_start, CAST(year(month_start) * 12 + month(month_start) AS INTEGER) AS month_number
-    FROM months
-),
-cell_months AS (
+WITH cell_months AS (
     SELECT c.cell_id, w.month_start,
            sum(m.gp_window_n) AS gp_contacts,
            sum(CASE WHEN m.clinician_key = c.usual_gp_key THEN m.gp_window_n ELSE 0 END)
@@ -20,7 +16,7 @@ cell_months AS (
            sum(CASE WHEN c.usual_gp_id IS NOT NULL THEN m.gp_window_n ELSE 0 END)
                AS slicc_denominator
     FROM patient_clinician_monthly m
-    JOIN window_months w ON w.month_number = m.month_number
+    JOIN months w ON w.month_number = m.month_number
     JOIN patient_cells c ON c.patient_key = m.patient_key
     WHERE m.gp_window_n > 0
     GROUP BY c.cell_id, w.month_start

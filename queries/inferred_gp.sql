@@ -18,15 +18,11 @@
 -- contact (the last month still in the history is the latest one). Each month with a GP contact
 -- then finds, per GP, the one span it falls in. Clinician keys follow clinician_id order, so the
 -- smallest clinician_id is the largest negated key.
-WITH window_months AS (
-    SELECT month_start, CAST(year(month_start) * 12 + month(month_start) AS INTEGER) AS month_number
-    FROM months
-),
 -- Only patient-months with a GP contact need an inferred GP (SLICC counts those contacts).
-active AS (
+WITH active AS (
     SELECT DISTINCT g.patient_key, w.month_start, w.month_number
     FROM patient_clinician_monthly g
-    JOIN window_months w ON w.month_number = g.month_number
+    JOIN months w ON w.month_number = g.month_number
     WHERE g.gp_n > 0
 ),
 changes AS (

@@ -4,11 +4,7 @@
 -- of the practice. Contacts belong to the patient's registered practice (contacts.sql); GP
 -- contacts in the window are gp_window_n of patient_clinician_monthly. A named GP with no
 -- contacts has no clinician key and no rows.
-WITH window_months AS (
-    SELECT month_start, CAST(year(month_start) * 12 + month(month_start) AS INTEGER) AS month_number
-    FROM months
-),
-holders AS (
+WITH holders AS (
     SELECT DISTINCT practice_code, usual_gp_id AS gp_id, usual_gp_key AS gp_key
     FROM patient_keys
     WHERE usual_gp_key IS NOT NULL
@@ -18,7 +14,7 @@ SELECT h.practice_code, h.gp_id, w.month_start,
            AS opr_numerator,
        CAST(sum(c.gp_window_n) AS BIGINT) AS opr_denominator
 FROM patient_clinician_monthly c
-JOIN window_months w ON w.month_number = c.month_number
+JOIN months w ON w.month_number = c.month_number
 JOIN patient_keys pk ON pk.patient_key = c.patient_key
 JOIN holders h ON h.practice_code = pk.practice_code AND h.gp_key = c.clinician_key
 WHERE c.gp_window_n > 0

@@ -6,5 +6,5 @@ SELECT pk.practice_code, min(m.month_number) AS month_number
 FROM patient_clinician_monthly m
 JOIN patient_keys pk ON pk.patient_key = m.patient_key
 WHERE m.n > 0
-  AND m.month_number >= (SELECT min(year(month_start) * 12 + month(month_start)) FROM months) - 12
+  AND m.month_number >= (SELECT min(month_number) FROM months) - 12
 GROUP BY pk.practice_code

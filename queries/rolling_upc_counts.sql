@@ -8,13 +8,9 @@
 -- A month's rows depend on that month alone, so the engine may compute the months one at a time
 -- (engine.PER_MONTH_STEPS). Text ids are joined once, afterwards (patient_rolling_upc), not
 -- once per month.
-WITH window_months AS (
-    SELECT month_start, CAST(year(month_start) * 12 + month(month_start) AS INTEGER) AS month_number
-    FROM months
-)
 SELECT w.month_start, w.month_number, s.patient_key,
        CAST(sum(s.n) AS INTEGER) AS contacts, max(s.n) AS max_n
 FROM counted_spans s
-JOIN window_months w ON w.month_number >= s.from_month AND w.month_number < s.to_month
+JOIN months w ON w.month_number >= s.from_month AND w.month_number < s.to_month
 GROUP BY w.month_start, w.month_number, s.patient_key
 HAVING sum(s.n) >= (SELECT min_contacts FROM run_params)

@@ -10,7 +10,7 @@ SELECT pk.practice_code, m.month_start,
            AS slicc_denominator
 FROM patient_clinician_monthly c
 JOIN patient_keys pk ON pk.patient_key = c.patient_key
-JOIN months m ON year(m.month_start) * 12 + month(m.month_start) = c.month_number
+JOIN months m ON m.month_number = c.month_number
 WHERE c.gp_window_n > 0
   AND pk.patient_id IN (SELECT patient_id FROM slice_patients)
 GROUP BY pk.practice_code, m.month_start
