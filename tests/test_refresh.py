@@ -139,3 +139,30 @@ def test_a_store_without_refresh_state_is_refused(tmp_path: Path,
     path = store(tmp_path / "plain.duckdb", tables, tables["appointments"])
     with pytest.raises(refresh.RefreshError, match="no refresh state"):
         refresh.refresh(path)
+
+
+def test_an_unlisted_patient_who_moves_practice_needs_a_full_rebuild(
+        tmp_path: Path, tables: dict[str, pl.DataFrame]) -> None:
+    # A patient missing from the patients extract belongs where their latest appointment was
+    # (patient_practice.sql): an appointment at another practice in the new month moves them,
+    # and with them the rows of every month already computed.
+    earlier = before(tables["appointments"], SEPTEMBER)
+    pid = earlier["patient_id"][0]
+    home = earlier.filter(pl.col("patient_id") == pid).sort("appointment_date")["practice_code"]
+    other = tables["practices"].filter(pl.col("practice_code") != home[-1])["practice_code"][0]
+    unlisted = {**tables, "patients": tables["patients"].filter(pl.col("patient_id") != pid)}
+    path = store(tmp_path / "refreshed.duckdb", unlisted, earlier)
+    refresh.full_build(path, BASE_WINDOW)
+    moved = earlier.filter(pl.col("patient_id") == pid).head(1).with_columns(
+        appointment_id=pl.lit("moved"), appointment_date=pl.lit(date(2026, 9, 15)),
+        practice_code=pl.lit(other))
+    new_month = pl.concat([
+        month(tables["appointments"], SEPTEMBER).filter(pl.col("patient_id") != pid), moved])
+    refresh.append_appointments(path, new_month)
+    with pytest.raises(refresh.RefreshError, match="moved practice"):
+        refresh.refresh(path)
+    report = refresh.refresh_or_rebuild(path)
+    assert not report.incremental and "moved practice" in report.reason
+    expected = store(tmp_path / "full.duckdb", unlisted, pl.concat([earlier, new_month]))
+    refresh.full_build(expected, report.params)
+    assert_same_tables(path, expected)
