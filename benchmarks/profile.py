@@ -63,10 +63,7 @@ def profile(data_dir: Path, params: Params, work: Path) -> list[dict[str, Any]]:
         out = work / f"{step}.json"
         con.execute("SET profiling_output = ?", [str(out)])
         started = time.perf_counter()
-        if step in engine.PER_MONTH_STEPS:  # as engine.run_pipeline (profile: the last month)
-            backend.materialise_per_month(step, engine.query_text(step), months)
-        else:
-            backend.materialise(step, engine.query_text(step))
+        engine.materialise_step(backend, step, months)  # profile: a per-month step's last month
         seconds = time.perf_counter() - started
         tree = json.loads(out.read_text())
         ops = [op for root in tree.get("operator", []) for op in operators(root)]

@@ -203,6 +203,15 @@ def parameter_frames(params: Params) -> dict[str, pl.DataFrame]:
     }
 
 
+def materialise_step(backend: Backend, step: str, months: pl.DataFrame) -> None:
+    """One step's table; PER_MONTH_STEPS through the backend's month-at-a-time path, for the
+    window's `months` (the parameter table)."""
+    if step in PER_MONTH_STEPS:
+        backend.materialise_per_month(step, query_text(step), months)
+    else:
+        backend.materialise(step, query_text(step))
+
+
 def run_pipeline(backend: Backend, params: Params, progress: Progress | None = None) -> None:
     """Materialise every step for `params` (the canonical tables must already be present)."""
     frames = parameter_frames(params)
@@ -213,10 +222,7 @@ def run_pipeline(backend: Backend, params: Params, progress: Progress | None = N
         if progress:
             progress(f"computing {step}", i / len(PIPELINE))
         try:
-            if step in PER_MONTH_STEPS:
-                backend.materialise_per_month(step, query_text(step), months)
-            else:
-                backend.materialise(step, query_text(step))
+            materialise_step(backend, step, months)
         except Exception as exc:  # the engine's own message, with the step named
             text = str(exc).strip() or type(exc).__name__
             first_line = text.splitlines()[0]

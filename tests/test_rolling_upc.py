@@ -97,7 +97,6 @@ def test_rolling_upc_equals_the_reference(compute, case) -> None:
     assert expected == {}, f"practice-months missing from the SQL: {sorted(expected)}"
 
 
-
 def _loaded(tables: dict[str, pl.DataFrame]) -> engine.DuckDBBackend:
     backend = engine.DuckDBBackend(duckdb.connect())
     engine.register_tables(backend, tables)
