@@ -28,9 +28,9 @@ QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 # The indices: every patient index, SLICC and OPR per month, and every roll-up.
 INDEX_STEPS: tuple[str, ...] = (
     "patient_practice",
-    "contacts",
     "clinician_keys",
     "patient_keys",
+    "contacts",
     "patient_clinician_monthly",
     "patient_clinician_counts",
     "patient_contacts",

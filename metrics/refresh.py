@@ -11,7 +11,8 @@ and the new window both hold. So a refresh
    appointments, the patients and the practices, kept at the last build; no unregistered
    patient moved practice; no practice's first month of data moved where it matters) and
    otherwise refuses with `RefreshError` (`refresh_or_rebuild` then does a full build);
-2. computes the new month's contacts alone and appends them to the stored contacts;
+2. computes the new month's contacts alone and appends them to the stored contacts (kept with
+   text ids: the integer keys of a run are numbered afresh by the next);
 3. computes the month-partitioned steps (MONTHLY_STEPS, and the BOUNDARY_STEPS that feed them)
    for the new window's first and last months only and reuses the stored rows of every month
    between;
@@ -50,6 +51,8 @@ MONTHLY_STEPS: tuple[str, ...] = ("inferred_gp", "patient_rolling_upc", "appoint
 BOUNDARY_STEPS: tuple[str, ...] = ("rolling_upc_counts",)
 # Steps computed from the merged tables rather than rerun over all appointments.
 MERGED_STEPS: tuple[str, ...] = ("patient_practice", "contacts")
+# The steps run on the new month alone: its contacts and the steps before them (the keys).
+MONTH_STEPS: tuple[str, ...] = engine.PIPELINE[: engine.PIPELINE.index("contacts") + 1]
 # Pipeline tables kept for the next refresh (appointment_mix is kept as a result table).
 STATE_STEPS: tuple[str, ...] = ("patient_practice", "contacts", "inferred_gp",
                                 "patient_rolling_upc")
@@ -178,11 +181,20 @@ def _persist(con: duckdb.DuckDBPyConnection, params: Params, in_place: bool = Fa
         if in_place and (engine.QUERIES_DIR / f"refresh_keep_{name}.sql").is_file():
             con.execute(engine.query_text(f"refresh_keep_{name}"))
         else:
-            con.execute(f"CREATE OR REPLACE TABLE store.state_{name} AS SELECT * FROM {name}")
+            sql = _state_query(name)
+            con.execute(f"CREATE OR REPLACE TABLE store.state_{name} AS {sql}")
     con.execute("CREATE OR REPLACE TABLE store.result_params (key VARCHAR, value VARCHAR)")
     con.executemany("INSERT INTO store.result_params VALUES (?, ?)",
                     [(k, str(v)) for k, v in params.as_dict().items()])
     con.execute("CREATE OR REPLACE TABLE store.state_fingerprint AS SELECT * FROM fingerprint")
+
+
+def _state_query(step: str) -> str:
+    """The rows of `step` that the store keeps: queries/refresh_state_<step>.sql where the
+    step's table holds this run's keys, else the table as it is."""
+    if (engine.QUERIES_DIR / f"refresh_state_{step}.sql").is_file():
+        return engine.query_text(f"refresh_state_{step}")
+    return f"SELECT * FROM {step}"
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, backend: engine.DuckDBBackend,
@@ -273,7 +285,7 @@ def refresh(db_path: Path) -> RefreshReport:
         _register_params(backend, month)
         _table(con, "appointments", engine.query_text("refresh_month_appointments"))
         new_rows = con.execute("SELECT count(*) FROM appointments").fetchone()[0]
-        for step in MERGED_STEPS:
+        for step in MONTH_STEPS:
             _run(backend, step)
         for name in state_steps():
             _view(con, f"state_{name}", f"state_{name}")
@@ -281,7 +293,7 @@ def refresh(db_path: Path) -> RefreshReport:
                        + ")").fetchone()[0]:
             raise RefreshError("a patient missing from the patients extract moved practice in "
                                "the new month: rebuild in full")
-        _table(con, "month_contacts", "SELECT * FROM contacts")
+        _table(con, "month_contacts", _state_query("contacts"))
         lap("new month")
 
         # the new window: merged inputs, month-partitioned steps for the boundary months only
@@ -289,22 +301,14 @@ def refresh(db_path: Path) -> RefreshReport:
         _view(con, "result_appointment_mix", "result_appointment_mix")
         _register_params(backend, params)
         backend.register("refresh_params", _refresh_params(previous, params))
-        _run(backend, "patient_practice_merged", engine.query_text("refresh_patient_practice"))
-        _table(con, "patient_practice", "SELECT * FROM patient_practice_merged")
-        _run(backend, "contacts_merged", engine.query_text("refresh_contacts"))
-        _table(con, "contacts", "SELECT * FROM contacts_merged")
-        if con.execute("SELECT count(*) FROM (" + engine.query_text("refresh_history_moved")
-                       + ")").fetchone()[0]:
-            raise RefreshError("a practice's first month of data moved with the look-back: "
-                               "rebuild in full")
-        lap("merge contacts")
         boundary = engine.months_frame([params.window_start.replace(day=1),
                                         params.window_end.replace(day=1)])
         full_months = engine.parameter_frames(params)["months"]
         for step in engine.PIPELINE:
             if step in MERGED_STEPS:
-                continue
-            if step in MONTHLY_STEPS or step in BOUNDARY_STEPS:  # the boundary months alone
+                _run(backend, f"{step}_merged", engine.query_text(f"refresh_{step}"))
+                _table(con, step, f"SELECT * FROM {step}_merged")
+            elif step in MONTHLY_STEPS or step in BOUNDARY_STEPS:  # the boundary months alone
                 backend.register("months", boundary)
                 _run(backend, step)
                 backend.register("months", full_months)
@@ -314,6 +318,11 @@ def refresh(db_path: Path) -> RefreshReport:
                 _table(con, f"{step}_boundary", f"SELECT * FROM {step}")
                 _run(backend, f"{step}_merged", engine.query_text(f"refresh_{step}"))
                 _table(con, step, f"SELECT * FROM {step}_merged")
+            if step == "contacts" and con.execute(
+                    "SELECT count(*) FROM (" + engine.query_text("refresh_history_moved")
+                    + ")").fetchone()[0]:
+                raise RefreshError("a practice's first month of data moved with the look-back: "
+                                   "rebuild in full")
             lap(step)
         _fingerprint(con, backend, params, params)  # what the next refresh checks
         _persist(con, params, in_place=True)

@@ -22,7 +22,7 @@ WITH cell_summary AS (
            sum(CASE WHEN i.eligible THEN i.max_n ELSE 0 END) AS upc_pooled_numerator,
            sum(CASE WHEN i.eligible THEN i.contacts ELSE 0 END) AS upc_pooled_denominator
     FROM patient_indices i
-    JOIN patient_cells c ON c.patient_id = i.patient_id
+    JOIN patient_cells c ON c.patient_key = i.patient_key
     GROUP BY c.cell_id
 ),
 patient_summary AS (

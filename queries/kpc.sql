@@ -5,23 +5,23 @@
 -- Days are numbered, so that the latest earlier day with the same clinician is a running maximum
 -- over the days strictly before (RANGE ... 1 PRECEDING), read off each contact in one window.
 WITH numbered AS (
-    SELECT patient_id, clinician_id, in_window,
+    SELECT patient_key, clinician_key, in_window,
            date_diff('day', DATE '1970-01-01', appointment_date) AS day_number
     FROM contacts
     WHERE counted
 ),
 known_contacts AS (
-    SELECT patient_id, in_window,
+    SELECT patient_key, in_window,
            day_number - max(day_number) OVER (
-               PARTITION BY patient_id, clinician_id ORDER BY day_number
+               PARTITION BY patient_key, clinician_key ORDER BY day_number
                RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
            ) <= 365 AS known
     FROM numbered
 )
-SELECT k.patient_id,
+SELECT k.patient_key,
        CAST(sum(CASE WHEN k.in_window AND k.known THEN 1 ELSE 0 END) AS DOUBLE)
            / max(pc.contacts) AS kpc
 FROM known_contacts k
-JOIN patient_contacts pc ON pc.patient_id = k.patient_id
+JOIN patient_contacts pc ON pc.patient_key = k.patient_key
 WHERE pc.eligible
-GROUP BY k.patient_id
+GROUP BY k.patient_key

@@ -10,7 +10,7 @@
 --   age_band: 'unknown' when missing;
 --   contacts_band: counted contacts in the window, 1, 2-3, 4-6, 7-11, 12+ (frequent attenders).
 WITH attributes AS (
-    SELECT pp.patient_id, pk.patient_key, pp.practice_code, pp.usual_gp_id, pk.usual_gp_key,
+    SELECT pk.patient_key, pk.practice_code, pk.usual_gp_id, pk.usual_gp_key,
            coalesce(pp.age_band, 'unknown') AS age_band,
            coalesce(CAST(CAST(ceil(pp.imd_decile / 2.0) AS INTEGER) AS VARCHAR), 'unknown')
                AS imd_quintile,
@@ -19,11 +19,11 @@ WITH attributes AS (
                 WHEN pc.contacts >= 4 THEN '4-6'
                 WHEN pc.contacts >= 2 THEN '2-3'
                 ELSE '1' END AS contacts_band
-    FROM patient_practice pp
-    JOIN patient_contacts pc ON pc.patient_id = pp.patient_id
-    JOIN patient_keys pk ON pk.patient_id = pp.patient_id
+    FROM patient_keys pk
+    JOIN patient_practice pp ON pp.patient_id = pk.patient_id
+    JOIN patient_contacts pc ON pc.patient_key = pk.patient_key
 )
-SELECT patient_id, patient_key,
+SELECT patient_key,
        dense_rank() OVER (
            ORDER BY practice_code, usual_gp_id, age_band, imd_quintile, contacts_band
        ) AS cell_id,

@@ -7,9 +7,9 @@
 --   gp_window_n  GP contacts in the window (in the first month, those on or after window_start),
 --                for SLICC (group_named_gp_monthly, group_inferred_gp_monthly) and OPR.
 -- Every contact from lookback_start (contacts.sql), so the first window months have a year of
--- history behind them. One pass over contacts serves them all; each reads a few million rows with
--- integer keys instead of every contact with text ids.
-SELECT p.patient_key, k.clinician_key,
+-- history behind them. One pass over contacts serves them all; each reads a few million rows
+-- instead of every contact.
+SELECT c.patient_key, c.clinician_key,
        CAST(year(c.appointment_date) * 12 + month(c.appointment_date) AS INTEGER) AS month_number,
        CAST(sum(CASE WHEN c.counted THEN 1 ELSE 0 END) AS INTEGER) AS n,
        CAST(sum(CASE WHEN c.gp_counted THEN 1 ELSE 0 END) AS INTEGER) AS gp_n,
@@ -17,7 +17,5 @@ SELECT p.patient_key, k.clinician_key,
        CAST(sum(CASE WHEN c.gp_counted AND c.in_window THEN 1 ELSE 0 END) AS INTEGER)
            AS gp_window_n
 FROM contacts c
-JOIN patient_keys p ON p.patient_id = c.patient_id
-JOIN clinician_keys k ON k.clinician_id = c.clinician_id
 WHERE c.counted OR c.gp_counted
-GROUP BY p.patient_key, k.clinician_key, year(c.appointment_date) * 12 + month(c.appointment_date)
+GROUP BY c.patient_key, c.clinician_key, year(c.appointment_date) * 12 + month(c.appointment_date)

@@ -8,8 +8,12 @@ WITH old_first AS (
     FROM state_contacts WHERE counted GROUP BY practice_code
 ),
 new_first AS (
-    SELECT practice_code, min(year(appointment_date) * 12 + month(appointment_date)) AS first
-    FROM contacts WHERE counted GROUP BY practice_code
+    SELECT pk.practice_code,
+           min(year(c.appointment_date) * 12 + month(c.appointment_date)) AS first
+    FROM contacts c
+    JOIN patient_keys pk ON pk.patient_key = c.patient_key
+    WHERE c.counted
+    GROUP BY pk.practice_code
 ),
 reused AS (
     SELECT year(window_start) * 12 + month(window_start) + 1 AS first_reused FROM refresh_params
