@@ -58,7 +58,6 @@ SERIES_STEPS: tuple[str, ...] = (
     "group_inferred_gp_monthly",
     "counted_spans",
     "practice_first_month",
-    "rolling_upc_counts",
     "patient_rolling_upc",
     "group_rolling_upc",
 )
@@ -67,7 +66,7 @@ PIPELINE: tuple[str, ...] = INDEX_STEPS + SERIES_STEPS
 # runs small queries cheaply computes them a month at a time, so their largest GROUP BY holds one
 # month of patients, not 24 (at 100M appointments that is the difference between spilling to disk
 # and not).
-PER_MONTH_STEPS: frozenset[str] = frozenset({"rolling_upc_counts"})
+PER_MONTH_STEPS: frozenset[str] = frozenset({"patient_rolling_upc"})
 
 # CLI output name -> the query shaping it (issue #2 section 3).
 OUTPUTS: dict[str, str] = {

@@ -9,20 +9,20 @@ and the new window both hold. So a refresh
 
 1. checks that nothing before the new month changed (row counts and checksums of the earlier
    appointments, the patients and the practices, kept at the last build; no unregistered
-   patient moved practice; no practice's first month of data moved where it matters) and
-   otherwise refuses with `RefreshError` (`refresh_or_rebuild` then does a full build);
-2. computes the new month's contacts alone and appends them to the stored contacts (kept with
-   text ids: the integer keys of a run are numbered afresh by the next);
-3. computes the month-partitioned steps (MONTHLY_STEPS, and the BOUNDARY_STEPS that feed them)
-   for the new window's first and last months only and reuses the stored rows of every month
-   between;
+   patient moved practice) and otherwise refuses with `RefreshError` (`refresh_or_rebuild`
+   then does a full build);
+2. computes the new month's contacts alone and appends them to the stored contacts;
+3. computes the month-partitioned steps (MONTHLY_STEPS) for the new window's first and last
+   months only and reuses the stored rows of every month between;
 4. reruns every other step (the 24-month window that the new month touches and the roll-ups)
    from those tables, exactly as a full build would.
 
 Result tables equal a full rebuild (tests/test_refresh.py checks table by table). State kept in
 the store for the next refresh (patient-level, internal like the appointments themselves; never
-read by the dashboard): state_<step> for STATE_STEPS and state_fingerprint. Every statement
-that is more than a copy lives in queries/refresh_*.sql.
+read by the dashboard): state_<step> for STATE_STEPS and state_fingerprint. The state holds
+text ids (queries/refresh_state_<step>.sql), never a run's integer keys, which the next run
+numbers afresh; the merge queries key it again. Every statement that is more than a copy lives
+in queries/refresh_*.sql.
 """
 
 from __future__ import annotations
@@ -46,9 +46,6 @@ from metrics.schema import column_names
 
 # Steps whose rows are keyed by month and depend only on the 12 months up to that month.
 MONTHLY_STEPS: tuple[str, ...] = ("inferred_gp", "patient_rolling_upc", "appointment_mix")
-# Month-partitioned steps that only MONTHLY_STEPS read: a refresh computes their boundary months
-# alone and keeps no state of them.
-BOUNDARY_STEPS: tuple[str, ...] = ("rolling_upc_counts",)
 # Steps computed from the merged tables rather than rerun over all appointments.
 MERGED_STEPS: tuple[str, ...] = ("patient_practice", "contacts")
 # The steps run on the new month alone: its contacts and the steps before them (the keys).
@@ -308,21 +305,16 @@ def refresh(db_path: Path) -> RefreshReport:
             if step in MERGED_STEPS:
                 _run(backend, f"{step}_merged", engine.query_text(f"refresh_{step}"))
                 _table(con, step, f"SELECT * FROM {step}_merged")
-            elif step in MONTHLY_STEPS or step in BOUNDARY_STEPS:  # the boundary months alone
+            elif step in MONTHLY_STEPS:  # the boundary months alone
                 backend.register("months", boundary)
                 _run(backend, step)
                 backend.register("months", full_months)
             else:
                 _run(backend, step)
             if step in MONTHLY_STEPS:
-                _table(con, f"{step}_boundary", f"SELECT * FROM {step}")
+                _table(con, f"{step}_boundary", _state_query(step))
                 _run(backend, f"{step}_merged", engine.query_text(f"refresh_{step}"))
                 _table(con, step, f"SELECT * FROM {step}_merged")
-            if step == "contacts" and con.execute(
-                    "SELECT count(*) FROM (" + engine.query_text("refresh_history_moved")
-                    + ")").fetchone()[0]:
-                raise RefreshError("a practice's first month of data moved with the look-back: "
-                                   "rebuild in full")
             lap(step)
         _fingerprint(con, backend, params, params)  # what the next refresh checks
         _persist(con, params, in_place=True)
@@ -348,6 +340,6 @@ def table_names() -> tuple[str, ...]:
             *(f"state_{n}" for n in state_steps()), "state_fingerprint")
 
 
-__all__ = ["BOUNDARY_STEPS", "MONTHLY_STEPS", "RefreshError", "RefreshReport",
+__all__ = ["MONTHLY_STEPS", "RefreshError", "RefreshReport",
            "append_appointments", "full_build", "next_month_params", "refresh",
            "refresh_or_rebuild", "table_names"]

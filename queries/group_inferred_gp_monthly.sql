@@ -11,23 +11,17 @@
 -- lists, whose place the gp_list level takes here with subgroup = the inferred GP of that month
 -- (that GP's inferred list; per-GP figures stay in the practice's own view). Full group x month
 -- grid (group_keys and the inferred lists); a month without contacts has zero counts.
--- inferred_gp holds text ids (a refresh keeps its rows between runs); this run's keys join here.
-WITH inferred AS (
-    SELECT pk.patient_key, i.month_start, i.inferred_gp_id, k.clinician_key
-    FROM inferred_gp i
-    JOIN patient_keys pk ON pk.patient_id = i.patient_id
-    JOIN clinician_keys k ON k.clinician_id = i.inferred_gp_id
-),
 -- Each patient's GP contacts by clinician and month, with the patient's cell and the inferred GP
 -- of that month (if any).
-contact_rows AS (
-    SELECT c.cell_id, c.practice_code, w.month_start, i.inferred_gp_id, m.gp_window_n,
-           CASE WHEN i.clinician_key IS NOT NULL THEN m.gp_window_n ELSE 0 END AS denominator,
-           CASE WHEN m.clinician_key = i.clinician_key THEN m.gp_window_n ELSE 0 END AS numerator
+WITH contact_rows AS (
+    SELECT c.cell_id, c.practice_code, w.month_start, i.inferred_gp_key, m.gp_window_n,
+           CASE WHEN i.inferred_gp_key IS NOT NULL THEN m.gp_window_n ELSE 0 END AS denominator,
+           CASE WHEN m.clinician_key = i.inferred_gp_key THEN m.gp_window_n ELSE 0 END
+               AS numerator
     FROM patient_clinician_monthly m
     JOIN months w ON w.month_number = m.month_number
     JOIN patient_cells c ON c.patient_key = m.patient_key
-    LEFT JOIN inferred i ON i.patient_key = m.patient_key AND i.month_start = w.month_start
+    LEFT JOIN inferred_gp i ON i.patient_key = m.patient_key AND i.month_start = w.month_start
     WHERE m.gp_window_n > 0
 ),
 -- Summed into cells (patient_cells.sql), then cells into their groups.
@@ -49,19 +43,20 @@ sums AS (
     WHERE g.level <> 'gp_list'
     GROUP BY g.level, g.group_code, g.subgroup, m.month_start
     UNION ALL
-    SELECT 'gp_list', practice_code, inferred_gp_id, month_start,
-           CAST(sum(gp_window_n) AS BIGINT), CAST(sum(numerator) AS BIGINT),
-           CAST(sum(denominator) AS BIGINT)
-    FROM contact_rows
-    WHERE inferred_gp_id IS NOT NULL
-    GROUP BY practice_code, inferred_gp_id, month_start
+    SELECT 'gp_list', r.practice_code, k.clinician_id, r.month_start,
+           CAST(sum(r.gp_window_n) AS BIGINT), CAST(sum(r.numerator) AS BIGINT),
+           CAST(sum(r.denominator) AS BIGINT)
+    FROM contact_rows r
+    JOIN clinician_keys k ON k.clinician_key = r.inferred_gp_key
+    GROUP BY r.practice_code, k.clinician_id, r.month_start
 ),
 keys AS (
     SELECT level, group_code, subgroup FROM group_keys WHERE level <> 'gp_list'
     UNION
-    SELECT 'gp_list', pp.practice_code, i.inferred_gp_id
+    SELECT 'gp_list', pk.practice_code, k.clinician_id
     FROM inferred_gp i
-    JOIN patient_practice pp ON pp.patient_id = i.patient_id
+    JOIN patient_keys pk ON pk.patient_key = i.patient_key
+    JOIN clinician_keys k ON k.clinician_key = i.inferred_gp_key
 )
 SELECT k.level, k.group_code, k.subgroup, m.month_start,
        coalesce(s.gp_contacts, 0) AS gp_contacts,

@@ -7,19 +7,34 @@
 -- Successive points share 11 of their 12 months, so they are autocorrelated: SPC rules on this
 -- series flag sustained change, and a single point outside the limits means less than usual.
 WITH patient_rows AS (
-    SELECT r.month_start, pp.practice_code, pp.usual_gp_id, r.upc, r.max_n, r.contacts,
-           r.history_months
+    SELECT r.month_start, pk.practice_code, pk.usual_gp_id, r.upc, r.max_n, r.contacts
     FROM patient_rolling_upc r
-    JOIN patient_practice pp ON pp.patient_id = r.patient_id
+    JOIN patient_keys pk ON pk.patient_key = r.patient_key
 ),
+-- history_months: how many of a month's 12 lie on or after the practice's first counted contact
+-- (practice_first_month), so a chart can mark windows short of history: a practice's first
+-- months in the data read high. A group's is its practices' largest.
+practice_history AS (
+    SELECT f.practice_code, m.month_start,
+           CAST(least(12, m.month_number - f.month_number + 1) AS BIGINT) AS history_months
+    FROM practice_first_month f
+    CROSS JOIN months m
+),
+-- Patients summed by practice and by named-GP list first; the history joins those sums.
 by_practice AS (
     SELECT practice_code, month_start, count(*) AS eligible_patients,
            sum(upc) AS upc_sum, sum(upc * upc) AS upc_sum_squares,
-           CAST(sum(max_n) AS BIGINT) AS upc_pooled_numerator,
-           CAST(sum(contacts) AS BIGINT) AS upc_pooled_denominator,
-           max(history_months) AS history_months
+           sum(max_n) AS upc_pooled_numerator, sum(contacts) AS upc_pooled_denominator
     FROM patient_rows
     GROUP BY practice_code, month_start
+),
+by_list AS (
+    SELECT practice_code, usual_gp_id, month_start, count(*) AS eligible_patients,
+           sum(upc) AS upc_sum, sum(upc * upc) AS upc_sum_squares,
+           sum(max_n) AS upc_pooled_numerator, sum(contacts) AS upc_pooled_denominator
+    FROM patient_rows
+    WHERE usual_gp_id IS NOT NULL
+    GROUP BY practice_code, usual_gp_id, month_start
 ),
 by_group AS (
     SELECT g.level, g.group_code, '' AS subgroup, b.month_start,
@@ -27,16 +42,19 @@ by_group AS (
            sum(b.upc_sum_squares) AS upc_sum_squares,
            sum(b.upc_pooled_numerator) AS upc_pooled_numerator,
            sum(b.upc_pooled_denominator) AS upc_pooled_denominator,
-           max(b.history_months) AS history_months
+           max(h.history_months) AS history_months
     FROM by_practice b
     JOIN practice_groups g ON g.practice_code = b.practice_code
+    LEFT JOIN practice_history h
+      ON h.practice_code = b.practice_code AND h.month_start = b.month_start
     GROUP BY g.level, g.group_code, b.month_start
     UNION ALL
-    SELECT 'gp_list', practice_code, usual_gp_id, month_start, count(*), sum(upc),
-           sum(upc * upc), sum(max_n), sum(contacts), max(history_months)
-    FROM patient_rows
-    WHERE usual_gp_id IS NOT NULL
-    GROUP BY practice_code, usual_gp_id, month_start
+    SELECT 'gp_list', l.practice_code, l.usual_gp_id, l.month_start, l.eligible_patients,
+           l.upc_sum, l.upc_sum_squares, l.upc_pooled_numerator, l.upc_pooled_denominator,
+           h.history_months
+    FROM by_list l
+    LEFT JOIN practice_history h
+      ON h.practice_code = l.practice_code AND h.month_start = l.month_start
 )
 SELECT k.level, k.group_code, k.subgroup, m.month_start,
        CAST(coalesce(s.eligible_patients, 0) AS BIGINT) AS eligible_patients,

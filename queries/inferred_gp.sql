@@ -10,6 +10,8 @@
 -- provider); the history reaches before the window (contacts start 12 calendar months before the
 -- window's first month) but no further back than the data, so the first months of an extract
 -- have little history; a contact in month m itself never counts towards m's inferred GP.
+-- Keys, not text ids: patient_key and the inferred GP's clinician_key (inferred_gp_key). The store
+-- keeps these rows with text ids (refresh_state_inferred_gp.sql).
 --
 -- How, without re-reading a year of contacts for every month (as counted_spans.sql): a
 -- month m's n GP contacts count in the histories of months m+1 .. m+12, so they add n at m+1 and
@@ -63,8 +65,6 @@ picked AS (
     FROM history
     GROUP BY patient_key, month_start
 )
-SELECT pk.patient_id, p.month_start, k.clinician_id AS inferred_gp_id,
-       CAST(p.best.n AS BIGINT) AS history_contacts, p.best.last_date AS history_last_date
-FROM picked p
-JOIN patient_keys pk ON pk.patient_key = p.patient_key
-JOIN clinician_keys k ON k.clinician_key = -p.best.key
+SELECT patient_key, month_start, CAST(-best.key AS INTEGER) AS inferred_gp_key,
+       CAST(best.n AS BIGINT) AS history_contacts, best.last_date AS history_last_date
+FROM picked

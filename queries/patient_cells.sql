@@ -11,8 +11,8 @@
 --   contacts_band: counted contacts in the window, 1, 2-3, 4-6, 7-11, 12+ (frequent attenders).
 WITH attributes AS (
     SELECT pk.patient_key, pk.practice_code, pk.usual_gp_id, pk.usual_gp_key,
-           coalesce(pp.age_band, 'unknown') AS age_band,
-           coalesce(CAST(CAST(ceil(pp.imd_decile / 2.0) AS INTEGER) AS VARCHAR), 'unknown')
+           coalesce(pk.age_band, 'unknown') AS age_band,
+           coalesce(CAST(CAST(ceil(pk.imd_decile / 2.0) AS INTEGER) AS VARCHAR), 'unknown')
                AS imd_quintile,
            CASE WHEN pc.contacts >= 12 THEN '12+'
                 WHEN pc.contacts >= 7 THEN '7-11'
@@ -20,7 +20,6 @@ WITH attributes AS (
                 WHEN pc.contacts >= 2 THEN '2-3'
                 ELSE '1' END AS contacts_band
     FROM patient_keys pk
-    JOIN patient_practice pp ON pp.patient_id = pk.patient_id
     JOIN patient_contacts pc ON pc.patient_key = pk.patient_key
 )
 SELECT patient_key,

@@ -1,14 +1,19 @@
--- patient_rolling_upc: each patient's UPC over the 12 calendar months ending with each month of
--- the window (continuity-indices.md UPC = max_j n_j / N), for the rolling-UPC SPC chart, from
--- rolling_upc_counts (N and max_j n_j per eligible patient and month; only eligible rows exist).
--- history_months: how many of the 12 months lie on or after the practice's first counted contact
--- (practice_first_month), so a chart can mark windows short of history: a practice's first
--- months in the data read high.
-SELECT r.month_start, pk.patient_id,
-       CAST(r.contacts AS BIGINT) AS contacts,
-       CAST(r.max_n AS BIGINT) AS max_n,
-       CAST(r.max_n AS DOUBLE) / r.contacts AS upc,
-       CAST(least(12, r.month_number - f.month_number + 1) AS BIGINT) AS history_months
-FROM rolling_upc_counts r
-JOIN patient_keys pk ON pk.patient_key = r.patient_key
-JOIN practice_first_month f ON f.practice_code = pk.practice_code
+-- patient_rolling_upc: each eligible patient's UPC over the 12 calendar months ending with each
+-- month of the window (continuity-indices.md UPC = max_j n_j / N), for the rolling-UPC SPC chart
+-- (group_rolling_upc). Counts the same contacts as UPC (`counted`: staff group, modes, same-day
+-- collapse), including the look-back year so the first months of the window have a full 12
+-- months behind them. Eligible patients only (N >= the minimum; the index is undefined below it).
+-- Each month falls in exactly one of a patient's spans per clinician (counted_spans.sql), whose
+-- n is n_j for that month: N and max_j n_j are one GROUP BY away.
+-- A month's rows depend on that month alone, so the engine may compute the months one at a time
+-- (engine.PER_MONTH_STEPS), and a refresh reuses the stored rows of the months between its first
+-- and last (metrics/refresh.py). Keyed by patient_key; the store keeps these rows with text ids
+-- (refresh_state_patient_rolling_upc.sql).
+SELECT w.month_start, s.patient_key,
+       CAST(sum(s.n) AS BIGINT) AS contacts,
+       CAST(max(s.n) AS BIGINT) AS max_n,
+       CAST(max(s.n) AS DOUBLE) / sum(s.n) AS upc
+FROM counted_spans s
+JOIN months w ON w.month_number >= s.from_month AND w.month_number < s.to_month
+GROUP BY w.month_start, s.patient_key
+HAVING sum(s.n) >= (SELECT min_contacts FROM run_params)

@@ -166,3 +166,38 @@ def test_an_unlisted_patient_who_moves_practice_needs_a_full_rebuild(
     expected = store(tmp_path / "full.duckdb", unlisted, pl.concat([earlier, new_month]))
     refresh.full_build(expected, report.params)
     assert_same_tables(path, expected)
+
+
+def practice_history(path: Path, practice: str, month_start: date) -> int | None:
+    rows = read_sorted(path, "result_group_rolling_upc").filter(
+        (pl.col("level") == "practice") & (pl.col("group_code") == practice)
+        & (pl.col("month_start") == month_start))
+    return rows["history_months"].item()
+
+
+def test_a_practice_whose_first_month_leaves_the_look_back_is_refreshed_exactly(
+        tmp_path: Path, tables: dict[str, pl.DataFrame]) -> None:
+    # One counted contact in September 2023, the base window's first look-back month, is its
+    # practice's first data; the next refresh's look-back starts in October 2023, so the
+    # practice's first month moves to August 2024 and every reused month's history_months with it.
+    patients = tables["patients"]
+    visit = tables["appointments"].join(patients.select("patient_id", "practice_code"),
+                                        on=["patient_id", "practice_code"]).filter(
+        (pl.col("status") == "attended") & (pl.col("clinician_role") == "gp")
+        & (pl.col("mode") == "face_to_face")).sort("appointment_id").head(1)
+    practice = visit["practice_code"].item()
+    assert tables["appointments"].filter(pl.col("practice_code") == practice)[
+        "appointment_date"].min() == date(2024, 8, 1)
+    early = visit.with_columns(appointment_id=pl.lit("early"),
+                               appointment_date=pl.lit(date(2023, 9, 15)))
+    with_early = {**tables, "appointments": pl.concat([early, tables["appointments"]])}
+    path = store(tmp_path / "refreshed.duckdb", with_early,
+                 before(with_early["appointments"], SEPTEMBER))
+    refresh.full_build(path, BASE_WINDOW)
+    assert practice_history(path, practice, date(2024, 11, 1)) == 12  # since September 2023
+    refresh.append_appointments(path, month(tables["appointments"], SEPTEMBER))
+    report = refresh.refresh(path)
+    assert report.incremental
+    assert practice_history(path, practice, date(2024, 11, 1)) == 4  # since August 2024
+    full = full_rebuild(tmp_path, with_early, OCTOBER, report.params)
+    assert_same_tables(path, full)
