@@ -469,11 +469,12 @@ def ratio_lines(results: list[Measured]) -> list[str]:
             lines.append(f"- Spark / DuckDB at {scale}: {s.seconds / c.seconds:.1f}x "
                          f"(Spark {s.seconds:.1f} s after session start, DuckDB "
                          f"{c.seconds:.1f} s)")
-    r, full = _find(results, "refresh"), _find(results, "full_rebuild")
-    if r and full:
-        lines.append(f"- incremental refresh / full rebuild at {r.scale}: "
-                     f"**{r.seconds / full.seconds:.2f}** ({r.seconds:.1f} s vs "
-                     f"{full.seconds:.1f} s, both including the store copy and swap)")
+    for scale in sorted({m.scale for m in results if m.step == "refresh"}, key=parse_rows):
+        r, full = _find(results, "refresh", scale), _find(results, "full_rebuild", scale)
+        if r and full:
+            lines.append(f"- incremental refresh / full rebuild at {scale}: "
+                         f"**{r.seconds / full.seconds:.2f}** ({r.seconds:.1f} s vs "
+                         f"{full.seconds:.1f} s, both including the store copy and swap)")
     return lines
 
 

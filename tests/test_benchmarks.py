@@ -8,11 +8,15 @@ that the machine is described. Timings are never asserted.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from benchmarks import run
+from benchmarks import profile, run
+from metrics import engine
+from metrics.params import Params
+from metrics.sample import SampleConfig, generate
 
 STEPS_RUN = ("generate", "compute", "floor", "check", "to_csv", "ingest", "refresh_setup",
              "refresh", "full_rebuild", "refresh_check", "dashboard", "pandas")
@@ -108,3 +112,19 @@ def test_ratios_targets_and_pages_are_reported(report: str) -> None:
         assert re.search(rf"\| {page} \| \d+ \| \d+ \|", pages), page
     growth = report.split("## Growth from 1M to 100M", 1)[1].split("\n## ", 1)[0]
     assert "(needs compute at two or more scales)" in growth  # one scale here
+
+
+def test_the_profile_shows_each_step_and_a_month_step_s_own_query(tmp_path: Path) -> None:
+    # benchmarks/profile.py: every pipeline step is profiled, and a step run a month at a time
+    # shows the operators of its last month's query, not those of the statement after it.
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, frame in generate(SampleConfig(practices=2, pcns=1, scale=0.01)).items():
+        frame.write_parquet(data / f"{name}.parquet")
+    steps = profile.profile(data, Params(date(2024, 11, 1), date(2026, 10, 31)), tmp_path)
+    assert [s["step"] for s in steps] == list(engine.PIPELINE)
+    by_step = {s["step"]: s for s in steps}
+    for step in engine.PER_MONTH_STEPS:
+        names = {op[0] for op in by_step[step]["operators"]}  # the month's query, not a table
+        assert not names & {"PYTHON_ARROW_SCAN", "BATCH_CREATE_TABLE_AS", "CREATE_TABLE_AS"}, names
+        assert by_step[step]["rows"] > 0
