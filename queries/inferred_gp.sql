@@ -1,8 +1,8 @@
--- inferred_gp: per patient and calendar month of the window in which the patient has a GP contact,
--- the inferred regular GP, for exports
--- that name no GP (issue 7): the GP seen most, at least twice, in the 12 calendar months before
--- the month (m-12 .. m-1); a tie goes to the GP seen most recently (latest contact date), a
--- further tie to the smallest clinician_id. Patient-month rows: never kept in the store.
+-- inferred_gp: per patient and calendar month of the window in which the patient has a GP
+-- contact, the inferred regular GP, for exports that name no GP (issue 7): the GP seen most, at
+-- least twice, in the 12 calendar months before the month (m-12 .. m-1); a tie goes to the GP
+-- seen most recently (latest contact date), a further tie to the smallest clinician_id.
+-- Patient-month rows: never among the results; kept only as refresh state (metrics/refresh.py).
 -- The contacts are SLICC's (continuity-indices.md s.1 and s.3): attended, a recorded clinician,
 -- a counted mode, a GP role (gp, gp_registrar, locum_gp) whatever the staff-group option, and
 -- same-day contacts with one GP collapsed when that option is on (`gp_counted`).
@@ -10,8 +10,8 @@
 -- provider); the history reaches before the window (contacts start 12 calendar months before the
 -- window's first month) but no further back than the data, so the first months of an extract
 -- have little history; a contact in month m itself never counts towards m's inferred GP.
--- Keys, not text ids: patient_key and the inferred GP's clinician_key (inferred_gp_key). The store
--- keeps these rows with text ids (refresh_state_inferred_gp.sql).
+-- Keys, not text ids: patient_key and the inferred GP's clinician_key (inferred_gp_key); the
+-- refresh state keeps these rows with text ids (refresh_state_inferred_gp.sql).
 --
 -- How, without re-reading a year of contacts for every month (as counted_spans.sql): a
 -- month m's n GP contacts count in the histories of months m+1 .. m+12, so they add n at m+1 and
