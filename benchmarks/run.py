@@ -445,36 +445,39 @@ def like_for_like_seconds(compute: Measured) -> float | None:
     return sum(steps[s] for s in LIKE_FOR_LIKE)
 
 
+def _paired(results: list[Measured], step: str, other: str
+            ) -> list[tuple[str, Measured, Measured]]:
+    """(scale, step's measurement, other's) at every scale where both were measured."""
+    pairs = []
+    for scale in sorted({m.scale for m in results if m.step == step}, key=parse_rows):
+        a, b = _find(results, step, scale), _find(results, other, scale)
+        if a and b:
+            pairs.append((scale, a, b))
+    return pairs
+
+
 def ratio_lines(results: list[Measured]) -> list[str]:
     lines = []
-    for scale in sorted({m.scale for m in results if m.step == "pandas"}, key=parse_rows):
-        p, c = _find(results, "pandas", scale), _find(results, "compute", scale)
-        if p and c:
-            same = like_for_like_seconds(c)
-            lines.append(f"- pandas / DuckDB at {scale}: **{p.seconds / c.seconds:.1f}x** "
-                         f"(pandas {p.seconds:.1f} s for the patient indices and practice "
-                         f"SLICC only; DuckDB {c.seconds:.1f} s for the whole pipeline; goal "
-                         f">= {TARGET_PANDAS_RATIO:g}x)"
-                         + (f"; like for like (the engine's steps for the same outputs, "
-                            f"{same:.1f} s): **{p.seconds / same:.1f}x**" if same else ""))
-    for scale in sorted({m.scale for m in results if m.step == "compute"}, key=parse_rows):
-        f, c = _find(results, "floor", scale), _find(results, "compute", scale)
-        if f and c:
-            lines.append(f"- compute / floor at {scale}: **{c.seconds / f.seconds:.1f}** "
-                         f"({c.seconds:.1f} s / {f.seconds:.2f} s; goal <= "
-                         f"{TARGET_FLOOR_RATIO:g})")
-    for scale in sorted({m.scale for m in results if m.step == "spark"}, key=parse_rows):
-        s, c = _find(results, "spark", scale), _find(results, "compute", scale)
-        if s and c:
-            lines.append(f"- Spark / DuckDB at {scale}: {s.seconds / c.seconds:.1f}x "
-                         f"(Spark {s.seconds:.1f} s after session start, DuckDB "
-                         f"{c.seconds:.1f} s)")
-    for scale in sorted({m.scale for m in results if m.step == "refresh"}, key=parse_rows):
-        r, full = _find(results, "refresh", scale), _find(results, "full_rebuild", scale)
-        if r and full:
-            lines.append(f"- incremental refresh / full rebuild at {scale}: "
-                         f"**{r.seconds / full.seconds:.2f}** ({r.seconds:.1f} s vs "
-                         f"{full.seconds:.1f} s, both including the store copy and swap)")
+    for scale, p, c in _paired(results, "pandas", "compute"):
+        same = like_for_like_seconds(c)
+        lines.append(f"- pandas / DuckDB at {scale}: **{p.seconds / c.seconds:.1f}x** "
+                     f"(pandas {p.seconds:.1f} s for the patient indices and practice "
+                     f"SLICC only; DuckDB {c.seconds:.1f} s for the whole pipeline; goal "
+                     f">= {TARGET_PANDAS_RATIO:g}x)"
+                     + (f"; like for like (the engine's steps for the same outputs, "
+                        f"{same:.1f} s): **{p.seconds / same:.1f}x**" if same else ""))
+    for scale, c, f in _paired(results, "compute", "floor"):
+        lines.append(f"- compute / floor at {scale}: **{c.seconds / f.seconds:.1f}** "
+                     f"({c.seconds:.1f} s / {f.seconds:.2f} s; goal <= "
+                     f"{TARGET_FLOOR_RATIO:g})")
+    for scale, s, c in _paired(results, "spark", "compute"):
+        lines.append(f"- Spark / DuckDB at {scale}: {s.seconds / c.seconds:.1f}x "
+                     f"(Spark {s.seconds:.1f} s after session start, DuckDB "
+                     f"{c.seconds:.1f} s)")
+    for scale, r, full in _paired(results, "refresh", "full_rebuild"):
+        lines.append(f"- incremental refresh / full rebuild at {scale}: "
+                     f"**{r.seconds / full.seconds:.2f}** ({r.seconds:.1f} s vs "
+                     f"{full.seconds:.1f} s, both including the store copy and swap)")
     return lines
 
 
