@@ -65,11 +65,13 @@ def profile(data_dir: Path, params: Params, work: Path) -> list[dict[str, Any]]:
         started = time.perf_counter()
         engine.materialise_step(backend, step, months)
         seconds = time.perf_counter() - started
-        if step in engine.PER_MONTH_STEPS:  # the operators of its last month, run again: the
-            backend.register("months", months.tail(1))  # last statement was the months table's
+        per_month = step in engine.PER_MONTH_STEPS
+        if per_month:  # its last month's query again: what was profiled last is the months
+            backend.register("months", months.tail(1))  # table put back after the months
             con.execute(f"SELECT count(*) FROM ({engine.query_text(step)})").fetchall()
         tree = json.loads(out.read_text())
-        backend.register("months", months)
+        if per_month:
+            backend.register("months", months)
         ops = [op for root in tree.get("operator", []) for op in operators(root)]
         ops.sort(key=lambda op: -op.get("timing", 0.0))
         system = tree.get("system", {})

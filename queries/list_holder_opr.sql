@@ -3,7 +3,7 @@
 -- practice's patients. A list holder is a clinician named as usual_gp_id of at least one patient
 -- of the practice. Contacts belong to the patient's registered practice (contacts.sql); GP
 -- contacts in the window are gp_window_n of patient_clinician_monthly. A named GP with no
--- contacts has no clinician key and no rows.
+-- contacts has no rows.
 WITH holders AS (
     SELECT DISTINCT practice_code, usual_gp_id AS gp_id, usual_gp_key AS gp_key
     FROM patient_keys
