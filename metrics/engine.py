@@ -29,6 +29,7 @@ QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 INDEX_STEPS: tuple[str, ...] = (
     "patient_practice",
     "clinician_keys",
+    "list_keys",
     "patient_keys",
     "contacts",
     "patient_clinician_monthly",
@@ -58,7 +59,7 @@ SERIES_STEPS: tuple[str, ...] = (
     "group_inferred_gp_monthly",
     "counted_spans",
     "practice_first_month",
-    "patient_rolling_upc",
+    "list_rolling_upc",
     "group_rolling_upc",
 )
 PIPELINE: tuple[str, ...] = INDEX_STEPS + SERIES_STEPS
@@ -66,7 +67,7 @@ PIPELINE: tuple[str, ...] = INDEX_STEPS + SERIES_STEPS
 # runs small queries cheaply computes them a month at a time, so their largest GROUP BY holds one
 # month of patients, not 24 (at 100M appointments that is the difference between spilling to disk
 # and not).
-PER_MONTH_STEPS: frozenset[str] = frozenset({"patient_rolling_upc"})
+PER_MONTH_STEPS: frozenset[str] = frozenset({"list_rolling_upc"})
 
 # CLI output name -> the query shaping it (issue #2 section 3).
 OUTPUTS: dict[str, str] = {

@@ -3,7 +3,7 @@ without recomputing the months it already had.
 
 Why: an ICB's store gains a month at a time, and most of a full rebuild redoes work whose
 answer cannot have changed: ranking every appointment into contacts (same-day collapse) and the
-per-patient, per-month rolling steps (the inferred GP's 12-month history, rolling 12-month UPC).
+per-month rolling steps (the inferred GP's 12-month history, rolling 12-month UPC).
 A month's rows of those depend only on the contacts of the 12 months up to it, which the old
 and the new window both hold. So a refresh
 
@@ -45,14 +45,14 @@ from metrics.params import Params
 from metrics.schema import column_names
 
 # Steps whose rows are keyed by month and depend only on the 12 months up to that month.
-MONTHLY_STEPS: tuple[str, ...] = ("inferred_gp", "patient_rolling_upc", "appointment_mix")
+MONTHLY_STEPS: tuple[str, ...] = ("inferred_gp", "list_rolling_upc", "appointment_mix")
 # Steps computed from the merged tables rather than rerun over all appointments.
 MERGED_STEPS: tuple[str, ...] = ("patient_practice", "contacts")
 # The steps run on the new month alone: its contacts and the steps before them (the keys).
 MONTH_STEPS: tuple[str, ...] = engine.PIPELINE[: engine.PIPELINE.index("contacts") + 1]
 # Pipeline tables kept for the next refresh (appointment_mix is kept as a result table).
 STATE_STEPS: tuple[str, ...] = ("patient_practice", "contacts", "inferred_gp",
-                                "patient_rolling_upc")
+                                "list_rolling_upc")
 
 
 def state_steps() -> tuple[str, ...]:
@@ -259,8 +259,10 @@ def refresh(db_path: Path) -> RefreshReport:
             "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'store'"
         ).fetchall()}
         if missing - have:
-            raise RefreshError("the store keeps no refresh state (it was not built by "
-                               "metrics.refresh.full_build): rebuild it in full")
+            raise RefreshError(f"the store keeps no refresh state for this version (no "
+                               f"{', '.join(sorted(missing - have))}: it was not built by "
+                               "metrics.refresh.full_build, or by an earlier version): rebuild "
+                               "it in full")
         backend = _open_store(con)
         previous = _stored_params(con)
         params = next_month_params(previous)

@@ -1,7 +1,8 @@
 -- counted_spans: per patient and clinician, how many counted contacts (`n` of
 -- patient_clinician_monthly: staff group, modes, same-day collapse, as UPC counts them) fall in
 -- the 12 calendar months ending with each month, as spans of months over which that count holds:
--- n from from_month up to to_month (exclusive), n > 0. For patient_rolling_upc.
+-- n from from_month up to to_month (exclusive), n > 0, with the patient's list (list_keys). For
+-- list_rolling_upc.
 -- A month m's n contacts count in the windows ending m .. m+11, so they add n at month m and take
 -- it away at m+12; the running sum of those changes, per patient and clinician in month order,
 -- holds until the next change. Every month from lookback_start on, so the first window months
@@ -26,6 +27,7 @@ spans AS (
     FROM changes
     WINDOW same_pair AS (PARTITION BY patient_key, clinician_key ORDER BY month_number)
 )
-SELECT patient_key, from_month, to_month, n
-FROM spans
-WHERE n > 0
+SELECT s.patient_key, pk.list_key, s.from_month, s.to_month, s.n
+FROM spans s
+JOIN patient_keys pk ON pk.patient_key = s.patient_key
+WHERE s.n > 0

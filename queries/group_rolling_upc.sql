@@ -6,35 +6,30 @@
 -- Every group key x month gets a row: a month without eligible patients is blank, never zero.
 -- Successive points share 11 of their 12 months, so they are autocorrelated: SPC rules on this
 -- series flag sustained change, and a single point outside the limits means less than usual.
-WITH patient_rows AS (
-    SELECT r.month_start, pk.practice_code, pk.usual_gp_id, r.upc, r.max_n, r.contacts
-    FROM patient_rolling_upc r
-    JOIN patient_keys pk ON pk.patient_key = r.patient_key
-),
 -- history_months: how many of a month's 12 lie on or after the practice's first counted contact
 -- (practice_first_month), so a chart can mark windows short of history: a practice's first
 -- months in the data read high. A group's is its practices' largest.
-practice_history AS (
+WITH practice_history AS (
     SELECT f.practice_code, m.month_start,
            CAST(least(12, m.month_number - f.month_number + 1) AS BIGINT) AS history_months
     FROM practice_first_month f
     CROSS JOIN months m
 ),
--- Patients summed by practice and by named-GP list first; the history joins those sums.
+-- Lists are summed from patients already (list_rolling_upc): a practice is the sum of its lists,
+-- a named-GP list is one of them. The history joins those sums.
 by_practice AS (
-    SELECT practice_code, month_start, count(*) AS eligible_patients,
-           sum(upc) AS upc_sum, sum(upc * upc) AS upc_sum_squares,
-           sum(max_n) AS upc_pooled_numerator, sum(contacts) AS upc_pooled_denominator
-    FROM patient_rows
+    SELECT practice_code, month_start, sum(eligible_patients) AS eligible_patients,
+           sum(upc_sum) AS upc_sum, sum(upc_sum_squares) AS upc_sum_squares,
+           sum(upc_pooled_numerator) AS upc_pooled_numerator,
+           sum(upc_pooled_denominator) AS upc_pooled_denominator
+    FROM list_rolling_upc
     GROUP BY practice_code, month_start
 ),
 by_list AS (
-    SELECT practice_code, usual_gp_id, month_start, count(*) AS eligible_patients,
-           sum(upc) AS upc_sum, sum(upc * upc) AS upc_sum_squares,
-           sum(max_n) AS upc_pooled_numerator, sum(contacts) AS upc_pooled_denominator
-    FROM patient_rows
+    SELECT practice_code, usual_gp_id, month_start, eligible_patients, upc_sum, upc_sum_squares,
+           upc_pooled_numerator, upc_pooled_denominator
+    FROM list_rolling_upc
     WHERE usual_gp_id IS NOT NULL
-    GROUP BY practice_code, usual_gp_id, month_start
 ),
 by_group AS (
     SELECT g.level, g.group_code, '' AS subgroup, b.month_start,

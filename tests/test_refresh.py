@@ -141,6 +141,20 @@ def test_a_store_without_refresh_state_is_refused(tmp_path: Path,
         refresh.refresh(path)
 
 
+def test_a_store_with_an_earlier_versions_state_is_rebuilt_in_full(
+        base: Path, tables: dict[str, pl.DataFrame], tmp_path: Path) -> None:
+    # stores built before rolling UPC was kept per list kept it per patient
+    con = duckdb.connect(str(base))
+    con.execute("ALTER TABLE state_list_rolling_upc RENAME TO state_patient_rolling_upc")
+    con.close()
+    refresh.append_appointments(base, month(tables["appointments"], SEPTEMBER))
+    with pytest.raises(refresh.RefreshError, match="no state_list_rolling_upc"):
+        refresh.refresh(base)
+    report = refresh.refresh_or_rebuild(base)
+    assert not report.incremental and "earlier version" in report.reason
+    assert_same_tables(base, full_rebuild(tmp_path, tables, OCTOBER, report.params))
+
+
 def test_an_unlisted_patient_who_moves_practice_needs_a_full_rebuild(
         tmp_path: Path, tables: dict[str, pl.DataFrame]) -> None:
     # A patient missing from the patients extract belongs where their latest appointment was
