@@ -430,7 +430,7 @@ def results_table(results: list[Measured]) -> list[str]:
 # The engine steps that compute what the pandas baseline computes (patient indices, practice
 # means, practice and monthly SLICC), for a like-for-like ratio; monthly SLICC comes with every
 # group's OPR and roll-up, which pandas does not compute, so the ratio errs against the engine.
-LIKE_FOR_LIKE = ("patient_practice", "clinician_keys", "patient_keys", "contacts",
+LIKE_FOR_LIKE = ("patient_practice", "clinician_keys", "list_keys", "patient_keys", "contacts",
                  "patient_clinician_monthly", "patient_clinician_counts", "patient_contacts",
                  "upc", "coc", "secon", "mmci", "hhi", "kpc", "usual_provider",
                  "patient_indices", "practice_groups", "patient_cells", "cell_groups",

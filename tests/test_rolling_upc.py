@@ -15,7 +15,7 @@ from polars.testing import assert_frame_equal
 from metrics import engine, reference
 from metrics.params import Params
 from metrics.sample import SampleConfig, generate
-from tests.builders import PRACTICE, appt, extract, one_row
+from tests.builders import PRACTICE, appt, extract, one_row, visits
 from tests.test_indices_properties import extracts
 
 MARCH_APRIL_2024 = Params(date(2024, 3, 1), date(2024, 4, 30))
@@ -96,6 +96,31 @@ def test_rolling_upc_equals_the_reference(compute, case) -> None:
         assert row["upc_pooled_denominator"] == want["upc_pooled_denominator"]
         assert row["history_months"] == want["history_months"]
     assert expected == {}, f"practice-months missing from the SQL: {sorted(expected)}"
+
+
+def test_a_named_gp_list_sums_its_own_patients_and_the_practice_sums_every_list() -> None:
+    # March 2024 windows: p1 (named GP A) sees A, A, B = 2/3; p2 (A) A, A = 1; p3 (registered, no
+    # named GP) B, C = 1/2; p4 (unregistered: the practice of their appointments) C, C = 1.
+    march = date(2024, 3, 1)
+    appointments = [*visits("p1", "AAB", start=march), *visits("p2", "AA", start=march),
+                    *visits("p3", "BC", start=march), *visits("p4", "CC", start=march)]
+    patients = [{"patient_id": "p1", "practice_code": PRACTICE, "usual_gp_id": "A"},
+                {"patient_id": "p2", "practice_code": PRACTICE, "usual_gp_id": "A"},
+                {"patient_id": "p3", "practice_code": PRACTICE}]
+    backend = _loaded(extract(appointments, patients))
+    engine.run_pipeline(backend, MARCH_APRIL_2024)
+    rows = backend.fetch("SELECT * FROM group_rolling_upc WHERE month_start = DATE '2024-03-01' "
+                         "AND level IN ('practice', 'gp_list')")
+    practice = one_row(rows, level="practice")
+    assert practice["eligible_patients"] == 4
+    assert practice["upc_mean"] == pytest.approx((2 / 3 + 1 + 1 / 2 + 1) / 4)
+    assert (practice["upc_pooled_numerator"], practice["upc_pooled_denominator"]) == (7, 9)
+    gp_a = one_row(rows, level="gp_list", subgroup="A")
+    assert gp_a["eligible_patients"] == 2
+    assert gp_a["upc_mean"] == pytest.approx(5 / 6)
+    assert gp_a["upc_sd"] == pytest.approx(((2 / 3 - 5 / 6) ** 2 * 2) ** 0.5)
+    assert (gp_a["upc_pooled_numerator"], gp_a["upc_pooled_denominator"]) == (4, 5)
+    assert rows.filter(level="gp_list").height == 1  # no list for patients without a named GP
 
 
 def _loaded(tables: dict[str, pl.DataFrame]) -> engine.DuckDBBackend:
