@@ -506,13 +506,14 @@ def target_lines(results: list[Measured]) -> list[str]:
     rows.append(f"| ingest 10M-row CSV <= {TARGET_INGEST_10M:g} s | "
                 + (f"{ing.seconds:.1f} s ({ing.scale}) | " if ing else " | ")
                 + verdict(ing and ing.scale == "10M" and ing.seconds <= TARGET_INGEST_10M) + " |")
-    dash = _find(results, "dashboard")
+    dash = _dashboard(results)
     if dash:
         worst = max((p.get("cold_ms", math.inf) for p in dash.extra.get("pages", {}).values()),
                     default=None)
         rows.append(f"| each page's queries <= {TARGET_PAGE_MS:g} ms ({dash.scale}) | slowest "
                     f"page cold {_fmt(worst, 0)} ms | "
-                    + verdict(worst is not None and worst <= TARGET_PAGE_MS) + " |")
+                    + verdict(dash.scale == "10M" and worst is not None
+                              and worst <= TARGET_PAGE_MS) + " |")
     for scale in ("1M", "10M"):
         p, c = _find(results, "pandas", scale), _find(results, "compute", scale)
         if p and c:
@@ -578,11 +579,17 @@ def step_profile(results: list[Measured]) -> list[str]:
     return lines
 
 
+def _dashboard(results: list[Measured]) -> Measured | None:
+    """The page timings the report shows: the target is at 10M, so a smaller store's (a refresh
+    run's) only without those."""
+    return _find(results, "dashboard", "10M") or _find(results, "dashboard")
+
+
 def dashboard_lines(results: list[Measured]) -> list[str]:
-    dash = _find(results, "dashboard")
+    dash = _dashboard(results)
     if not dash:
         return ["(not measured)"]
-    lines = ["| page | cold (ms) | warm (ms) |", "|---|---:|---:|"]
+    lines = [f"| page ({dash.scale} store) | cold (ms) | warm (ms) |", "|---|---:|---:|"]
     for page, t in dash.extra.get("pages", {}).items():
         if "error" in t:
             lines.append(f"| {page} | failed: {t['error']} | |")

@@ -69,6 +69,21 @@ def test_a_step_measured_again_replaces_the_earlier_measurement() -> None:
     assert run.latest([first, other, again]) == [again, other]
 
 
+def test_the_page_target_is_judged_on_the_10m_store_whatever_else_was_measured() -> None:
+    def pages(scale: str, cold_ms: float) -> run.Measured:
+        return run.Measured("dashboard", scale, "duckdb", seconds=1.0,
+                            extra={"pages": {"practice": {"cold_ms": cold_ms, "warm_ms": 0.0}}})
+
+    both = run.target_lines([pages("1M", 90.0), pages("10M", 420.0)])
+    assert "| each page's queries <= 300 ms (10M) | slowest page cold 420 ms | **not met** |" \
+        in both
+    assert run.dashboard_lines([pages("1M", 90.0), pages("10M", 420.0)])[::2] == [
+        "| page (10M store) | cold (ms) | warm (ms) |", "| practice | 420 | 0 |"]
+    small_only = run.target_lines([pages("1M", 90.0)])
+    assert "| each page's queries <= 300 ms (1M) | slowest page cold 90 ms | **not met** |" \
+        in small_only
+
+
 def test_a_failing_step_is_reported_not_fatal(tmp_path: Path) -> None:
     result = run.run_child("floor", {"dir": str(tmp_path / "missing")}, tmp_path, timeout=120)
     assert "error" in result and result["process_seconds"] > 0
