@@ -332,11 +332,6 @@ def sample_files() -> list[Path]:
     return sorted(SAMPLE_DIR.glob(FILE_PATTERN))
 
 
-def load_sample(db_path: Path) -> Path:
-    """The default store's national context: the shipped sample files."""
-    return load_gpad(read_gpad(sample_files()), db_path)
-
-
 # ---- reading it back (the National context page) --------------------------------------------
 
 

@@ -17,7 +17,8 @@
 WITH patient_months AS (
     SELECT w.month_start, s.list_key, s.patient_key,
            sum(s.n) AS contacts,
-           max(s.n) AS max_n
+           max(s.n) AS max_n,
+           CAST(max(s.n) AS DOUBLE) / sum(s.n) AS upc
     FROM counted_spans s
     JOIN months w ON w.month_number >= s.from_month AND w.month_number < s.to_month
     GROUP BY w.month_start, s.list_key, s.patient_key
@@ -25,11 +26,8 @@ WITH patient_months AS (
 ),
 list_months AS (
     SELECT month_start, list_key, count(*) AS eligible_patients,
-           sum(CAST(max_n AS DOUBLE) / contacts) AS upc_sum,
-           sum((CAST(max_n AS DOUBLE) / contacts) * (CAST(max_n AS DOUBLE) / contacts))
-               AS upc_sum_squares,
-           sum(max_n) AS upc_pooled_numerator,
-           sum(contacts) AS upc_pooled_denominator
+           sum(upc) AS upc_sum, sum(upc * upc) AS upc_sum_squares,
+           sum(max_n) AS upc_pooled_numerator, sum(contacts) AS upc_pooled_denominator
     FROM patient_months
     GROUP BY month_start, list_key
 )

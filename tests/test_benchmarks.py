@@ -143,3 +143,16 @@ def test_the_profile_shows_each_step_and_a_month_step_s_own_query(tmp_path: Path
         names = {op[0] for op in by_step[step]["operators"]}  # the month's query, not a table
         assert not names & {"PYTHON_ARROW_SCAN", "BATCH_CREATE_TABLE_AS", "CREATE_TABLE_AS"}, names
         assert by_step[step]["rows"] > 0
+
+
+def test_the_profile_command_writes_its_report(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    out = tmp_path / "PROFILE.md"
+    assert profile.main(["--scale", "5k", "--top", "2", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert f"Written by `python -m benchmarks.profile --scale 5k --top 2 --out {out}`" in text
+    assert all(f"| {step} | " in text for step in engine.PIPELINE)
+    assert text.count("\n### ") == 2  # the two slowest steps, detailed
+    assert capsys.readouterr().out == f"written: {out} (5k)\n"
+    assert profile.main(["--scale", "lots", "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
