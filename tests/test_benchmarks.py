@@ -155,4 +155,3 @@ def test_the_profile_command_writes_its_report(tmp_path: Path, capsys) -> None: 
     assert capsys.readouterr().out == f"written: {out} (5k)\n"
     assert profile.main(["--scale", "lots", "--out", str(out)]) == 2
     assert capsys.readouterr().err.startswith("error: ")
-
