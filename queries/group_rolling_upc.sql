@@ -16,7 +16,7 @@ WITH practice_history AS (
     CROSS JOIN months m
 ),
 -- Lists are summed from patients already (list_rolling_upc): a practice is the sum of its lists,
--- a named-GP list is one of them. The history joins those sums.
+-- a named-GP list is one of them as it is. The history joins those sums.
 by_practice AS (
     SELECT practice_code, month_start, sum(eligible_patients) AS eligible_patients,
            sum(upc_sum) AS upc_sum, sum(upc_sum_squares) AS upc_sum_squares,
@@ -24,12 +24,6 @@ by_practice AS (
            sum(upc_pooled_denominator) AS upc_pooled_denominator
     FROM list_rolling_upc
     GROUP BY practice_code, month_start
-),
-by_list AS (
-    SELECT practice_code, usual_gp_id, month_start, eligible_patients, upc_sum, upc_sum_squares,
-           upc_pooled_numerator, upc_pooled_denominator
-    FROM list_rolling_upc
-    WHERE usual_gp_id IS NOT NULL
 ),
 by_group AS (
     SELECT g.level, g.group_code, '' AS subgroup, b.month_start,
@@ -47,9 +41,10 @@ by_group AS (
     SELECT 'gp_list', l.practice_code, l.usual_gp_id, l.month_start, l.eligible_patients,
            l.upc_sum, l.upc_sum_squares, l.upc_pooled_numerator, l.upc_pooled_denominator,
            h.history_months
-    FROM by_list l
+    FROM list_rolling_upc l
     LEFT JOIN practice_history h
       ON h.practice_code = l.practice_code AND h.month_start = l.month_start
+    WHERE l.usual_gp_id IS NOT NULL
 )
 SELECT k.level, k.group_code, k.subgroup, m.month_start,
        CAST(coalesce(s.eligible_patients, 0) AS BIGINT) AS eligible_patients,
