@@ -514,19 +514,15 @@ def target_lines(results: list[Measured]) -> list[str]:
                     f"page cold {_fmt(worst, 0)} ms | "
                     + verdict(dash.scale == "10M" and worst is not None
                               and worst <= TARGET_PAGE_MS) + " |")
-    for scale in ("1M", "10M"):
-        p, c = _find(results, "pandas", scale), _find(results, "compute", scale)
-        if p and c:
+    for scale, p, c in _paired(results, "pandas", "compute"):
+        if scale in ("1M", "10M"):  # the scales for this target
             ratio = p.seconds / c.seconds
             rows.append(f"| pandas / DuckDB >= {TARGET_PANDAS_RATIO:g}x at {scale} | "
                         f"{ratio:.1f}x | {verdict(ratio >= TARGET_PANDAS_RATIO)} |")
-    for m in results:
-        if m.step == "compute" and not m.error:
-            f = _find(results, "floor", m.scale)
-            if f:
-                ratio = m.seconds / f.seconds
-                rows.append(f"| compute / floor <= {TARGET_FLOOR_RATIO:g} at {m.scale} | "
-                            f"{ratio:.1f} | {verdict(ratio <= TARGET_FLOOR_RATIO)} |")
+    for scale, c, f in _paired(results, "compute", "floor"):
+        ratio = c.seconds / f.seconds
+        rows.append(f"| compute / floor <= {TARGET_FLOOR_RATIO:g} at {scale} | "
+                    f"{ratio:.1f} | {verdict(ratio <= TARGET_FLOOR_RATIO)} |")
     return rows
 
 
