@@ -55,6 +55,7 @@ INDEX_STEPS: tuple[str, ...] = (
 # Monthly chart series over trailing 12-month windows, from the (patient, clinician, month)
 # table with integer keys (patient_clinician_monthly); benchmarks time them apart from the indices.
 SERIES_STEPS: tuple[str, ...] = (
+    "gp_spans",
     "inferred_gp",
     "group_inferred_gp_monthly",
     "counted_spans",
@@ -67,7 +68,7 @@ PIPELINE: tuple[str, ...] = INDEX_STEPS + SERIES_STEPS
 # runs small queries cheaply computes them a month at a time, so their largest GROUP BY holds one
 # month of patients, not 24 (at 100M appointments that is the difference between spilling to disk
 # and not).
-PER_MONTH_STEPS: frozenset[str] = frozenset({"list_rolling_upc"})
+PER_MONTH_STEPS: frozenset[str] = frozenset({"inferred_gp", "list_rolling_upc"})
 
 # CLI output name -> the query shaping it (issue #2 section 3).
 OUTPUTS: dict[str, str] = {

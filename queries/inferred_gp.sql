@@ -12,58 +12,32 @@
 -- have little history; a contact in month m itself never counts towards m's inferred GP.
 -- Keys, not text ids: patient_key and the inferred GP's clinician_key (inferred_gp_key); the
 -- refresh state keeps these rows with text ids (refresh_state_inferred_gp.sql).
---
--- How, without re-reading a year of contacts for every month (as counted_spans.sql): a
--- month m's n GP contacts count in the histories of months m+1 .. m+12, so they add n at m+1 and
--- take it away at m+13; a running sum per patient and GP gives that GP's history count from one
--- change to the next (`spans`), and the running maximum of the months' last dates its latest
--- contact (the last month still in the history is the latest one). Each month with a GP contact
--- then finds, per GP, the one span it falls in. Clinician keys follow clinician_id order, so the
--- smallest clinician_id is the largest negated key.
+-- How: the GP's history count and latest date for month m are those of the one span of
+-- gp_spans that m falls in (GPs seen at least twice only). A month's rows depend on that month
+-- alone, so the engine computes the months one at a time (engine.PER_MONTH_STEPS): each month's
+-- spans meet that month's patients with a GP contact by an equality join, not every active
+-- patient-month every span of its patient by a range join. Clinician keys follow clinician_id
+-- order, so the smallest clinician_id is the largest negated key.
 -- Only patient-months with a GP contact need an inferred GP (SLICC counts those contacts).
 WITH active AS (
-    SELECT DISTINCT g.patient_key, w.month_start, w.month_number
+    SELECT DISTINCT g.patient_key, w.month_start
     FROM patient_clinician_monthly g
     JOIN months w ON w.month_number = g.month_number
     WHERE g.gp_n > 0
 ),
-changes AS (
-    SELECT patient_key, clinician_key, month_number + 1 AS month_number, gp_n AS change,
-           gp_last_date AS last_date
-    FROM patient_clinician_monthly
-    WHERE gp_n > 0
-    UNION ALL
-    SELECT patient_key, clinician_key, month_number + 13, -gp_n, CAST(NULL AS DATE)
-    FROM patient_clinician_monthly
-    WHERE gp_n > 0
-),
--- Changes in one month share its running values (the default frame with ORDER BY is RANGE
--- ... CURRENT ROW: peers included); of two rows in one month, the first spans no months (lead is
--- the same month) and the second spans the rest.
-spans AS (
-    SELECT patient_key, clinician_key, month_number AS from_month,
-           CAST(sum(change) OVER same_pair AS INTEGER) AS n,
-           max(last_date) OVER same_pair AS last_date,
-           lead(month_number) OVER same_pair AS to_month
-    FROM changes
-    WINDOW same_pair AS (PARTITION BY patient_key, clinician_key ORDER BY month_number)
-),
--- Only GPs seen at least twice can be picked, so shorter histories are left out before ranking.
 history AS (
-    SELECT a.patient_key, a.month_start, s.clinician_key, s.n, s.last_date
-    FROM active a
-    JOIN spans s
-      ON s.patient_key = a.patient_key
-     AND a.month_number >= s.from_month AND a.month_number < s.to_month
-    WHERE s.n >= 2
+    SELECT w.month_start, s.patient_key, s.clinician_key, s.n, s.last_date
+    FROM gp_spans s
+    JOIN months w ON w.month_number >= s.from_month AND w.month_number < s.to_month
 ),
 -- The pick is the largest (n, last_date, -clinician_key): the most contacts, then the latest,
 -- then the smallest clinician_id; the struct carries its count and date along.
 picked AS (
-    SELECT patient_key, month_start,
-           max(struct_pack(n := n, last_date := last_date, key := -clinician_key)) AS best
-    FROM history
-    GROUP BY patient_key, month_start
+    SELECT h.patient_key, h.month_start,
+           max(struct_pack(n := h.n, last_date := h.last_date, key := -h.clinician_key)) AS best
+    FROM history h
+    JOIN active a ON a.patient_key = h.patient_key AND a.month_start = h.month_start
+    GROUP BY h.patient_key, h.month_start
 )
 SELECT patient_key, month_start, CAST(-best.key AS INTEGER) AS inferred_gp_key,
        CAST(best.n AS BIGINT) AS history_contacts, best.last_date AS history_last_date

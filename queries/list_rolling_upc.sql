@@ -14,14 +14,15 @@
 -- each patient is in, which a refresh checks is unchanged), so the engine computes the months one
 -- at a time (engine.PER_MONTH_STEPS) and a refresh reuses the stored rows of the months between
 -- its first and last (metrics/refresh.py). Text ids: the store keeps these rows as they are.
+-- A patient is in one list: any_value carries it, so the GROUP BY hashes the patient alone.
 WITH patient_months AS (
-    SELECT w.month_start, s.list_key, s.patient_key,
+    SELECT w.month_start, s.patient_key, any_value(s.list_key) AS list_key,
            sum(s.n) AS contacts,
            max(s.n) AS max_n,
            CAST(max(s.n) AS DOUBLE) / sum(s.n) AS upc
     FROM counted_spans s
     JOIN months w ON w.month_number >= s.from_month AND w.month_number < s.to_month
-    GROUP BY w.month_start, s.list_key, s.patient_key
+    GROUP BY w.month_start, s.patient_key
     HAVING sum(s.n) >= (SELECT min_contacts FROM run_params)
 ),
 list_months AS (

@@ -12,10 +12,10 @@ WITH ordered AS (
     FROM contacts
     WHERE counted AND in_window
 )
-SELECT o.patient_key,
-       CAST(sum(CASE WHEN o.previous_clinician_key = o.clinician_key THEN 1 ELSE 0 END) AS DOUBLE)
-           / (max(pc.contacts) - 1) AS secon
-FROM ordered o
-JOIN patient_contacts pc ON pc.patient_key = o.patient_key
-WHERE pc.eligible
-GROUP BY o.patient_key
+-- N is the number of rows ordered here (patient_contacts' `contacts`): no join needed for it.
+SELECT patient_key,
+       CAST(sum(CASE WHEN previous_clinician_key = clinician_key THEN 1 ELSE 0 END) AS DOUBLE)
+           / (count(*) - 1) AS secon
+FROM ordered
+GROUP BY patient_key
+HAVING count(*) >= (SELECT min_contacts FROM run_params)

@@ -145,6 +145,6 @@ def test_a_month_at_a_time_gives_the_rows_of_all_months_at_once() -> None:
         rows = [b.fetch(f"SELECT * FROM {step}") for b in (by_month, at_once)]
         keys = [c for c, t in rows[0].schema.items() if not t.is_float()]
         rows = [r.sort(keys) for r in rows]
-        assert rows[0].height > 200  # lists x 24 months
+        assert rows[0].height > 200  # rows in every month (e.g. lists x 24 months)
         # sums of doubles in another order: equal to 1e-12
         assert_frame_equal(rows[0], rows[1], check_exact=False, rel_tol=1e-12, abs_tol=0)
