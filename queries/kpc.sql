@@ -18,10 +18,11 @@ known_contacts AS (
            ) <= 365 AS known
     FROM numbered
 )
-SELECT k.patient_key,
-       CAST(sum(CASE WHEN k.in_window AND k.known THEN 1 ELSE 0 END) AS DOUBLE)
-           / max(pc.contacts) AS kpc
-FROM known_contacts k
-JOIN patient_contacts pc ON pc.patient_key = k.patient_key
-WHERE pc.eligible
-GROUP BY k.patient_key
+-- N is the patient's contacts in the window among the rows read here (patient_contacts'
+-- `contacts`): no join needed for it.
+SELECT patient_key,
+       CAST(sum(CASE WHEN in_window AND known THEN 1 ELSE 0 END) AS DOUBLE)
+           / sum(CASE WHEN in_window THEN 1 ELSE 0 END) AS kpc
+FROM known_contacts
+GROUP BY patient_key
+HAVING sum(CASE WHEN in_window THEN 1 ELSE 0 END) >= (SELECT min_contacts FROM run_params)

@@ -21,10 +21,21 @@ WITH attributes AS (
                 ELSE '1' END AS contacts_band
     FROM patient_keys pk
     JOIN patient_contacts pc ON pc.patient_key = pk.patient_key
+),
+-- The distinct cells are numbered, then patients join their cell: the cells are sorted (about
+-- 25,000 at 10M appointments), not every patient (a rank over all of them sorts on one thread).
+cells AS (
+    SELECT practice_code, usual_gp_id, age_band, imd_quintile, contacts_band,
+           row_number() OVER (
+               ORDER BY practice_code, usual_gp_id, age_band, imd_quintile, contacts_band
+           ) AS cell_id
+    FROM (SELECT DISTINCT practice_code, usual_gp_id, age_band, imd_quintile, contacts_band
+          FROM attributes)
 )
-SELECT patient_key,
-       dense_rank() OVER (
-           ORDER BY practice_code, usual_gp_id, age_band, imd_quintile, contacts_band
-       ) AS cell_id,
-       practice_code, usual_gp_id, usual_gp_key, age_band, imd_quintile, contacts_band
-FROM attributes
+SELECT a.patient_key, c.cell_id, a.practice_code, a.usual_gp_id, a.usual_gp_key, a.age_band,
+       a.imd_quintile, a.contacts_band
+FROM attributes a
+JOIN cells c
+  ON c.practice_code = a.practice_code AND c.usual_gp_id IS NOT DISTINCT FROM a.usual_gp_id
+ AND c.age_band = a.age_band AND c.imd_quintile = a.imd_quintile
+ AND c.contacts_band = a.contacts_band
