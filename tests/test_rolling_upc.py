@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
-from polars.testing import assert_frame_equal
 
 from metrics import engine, reference
 from metrics.params import Params
-from metrics.sample import SampleConfig, generate
 from tests.builders import PRACTICE, appt, extract, one_row, visits
+from tests.test_engine import _loaded
 from tests.test_indices_properties import extracts
 
 MARCH_APRIL_2024 = Params(date(2024, 3, 1), date(2024, 4, 30))
@@ -121,30 +119,3 @@ def test_a_named_gp_list_sums_its_own_patients_and_the_practice_sums_every_list(
     assert gp_a["upc_sd"] == pytest.approx(((2 / 3 - 5 / 6) ** 2 * 2) ** 0.5)
     assert (gp_a["upc_pooled_numerator"], gp_a["upc_pooled_denominator"]) == (4, 5)
     assert rows.filter(level="gp_list").height == 1  # no list for patients without a named GP
-
-
-def _loaded(tables: dict[str, pl.DataFrame]) -> engine.DuckDBBackend:
-    backend = engine.DuckDBBackend(duckdb.connect())
-    engine.register_tables(backend, tables)
-    return backend
-
-
-def test_a_month_at_a_time_gives_the_rows_of_all_months_at_once() -> None:
-    # DuckDB computes engine.PER_MONTH_STEPS one month at a time (Spark in one query): the rows
-    # must not depend on which.
-    tables = generate(SampleConfig(practices=2, pcns=1, scale=0.01))
-    by_month, at_once = _loaded(tables), _loaded(tables)
-    params = engine.default_params(by_month)
-    engine.run_pipeline(by_month, params)
-    for name, frame in engine.parameter_frames(params).items():
-        at_once.register(name, frame)
-    for step in engine.PIPELINE:
-        at_once.materialise(step, engine.query_text(step))
-    assert engine.PER_MONTH_STEPS
-    for step in engine.PER_MONTH_STEPS:
-        rows = [b.fetch(f"SELECT * FROM {step}") for b in (by_month, at_once)]
-        keys = [c for c, t in rows[0].schema.items() if not t.is_float()]
-        rows = [r.sort(keys) for r in rows]
-        assert rows[0].height > 200  # rows in every month (e.g. lists x 24 months)
-        # sums of doubles in another order: equal to 1e-12
-        assert_frame_equal(rows[0], rows[1], check_exact=False, rel_tol=1e-12, abs_tol=0)
