@@ -66,8 +66,9 @@ def profile(data_dir: Path, params: Params, work: Path) -> list[dict[str, Any]]:
         engine.materialise_step(backend, step, months)
         seconds = time.perf_counter() - started
         per_month = step in engine.PER_MONTH_STEPS
-        if per_month:  # its last month's query again: what was profiled last is the months
-            backend.register("months", months.tail(1))  # table put back after the months
+        if per_month:  # its last query again: what was profiled last is the months table
+            last = backend.month_batches(months, engine.PER_MONTH_STEPS[step])[-1]
+            backend.register("months", last)  # put back after the last query
             con.execute(f"SELECT count(*) FROM ({engine.query_text(step)})").fetchall()
         tree = json.loads(out.read_text())
         if per_month:
@@ -94,8 +95,8 @@ def report(steps: list[dict[str, Any]], rows: int, top: int, command: str) -> st
              f"{WINDOW['window_end']}; load average {load_average()} (shared machine).",
              "DuckDB JSON profiling (what EXPLAIN ANALYZE prints) of each step of "
              "engine.PIPELINE, in an in-memory database reading the Parquet files. Steps in "
-             "engine.PER_MONTH_STEPS run a month at a time: their time is every month's, their "
-             "operators and buffer figures the last month's.", "",
+             "engine.PER_MONTH_STEPS run a few months per query (engine.month_batches): their time "
+             "is every query's, their operators and buffer figures the last query's.", "",
              "| step | time (s) | share | rows out | peak buffer (MB) | spilled (MB) |",
              "|---|---:|---:|---:|---:|---:|"]
     for s in steps:

@@ -236,7 +236,8 @@ class SparkBackend:
         self.frames.append(frame)
         frame.createOrReplaceTempView(name)
 
-    def materialise_per_month(self, name: str, sql: str, months: pl.DataFrame) -> None:
+    def materialise_per_month(self, name: str, sql: str, months: pl.DataFrame,
+                              spans: str) -> None:
         """Every month in one query: Spark pays planning and a job per query, and spreads a
         large GROUP BY over its executors itself."""
         self.materialise(name, sql)

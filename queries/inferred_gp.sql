@@ -14,9 +14,9 @@
 -- refresh state keeps these rows with text ids (refresh_state_inferred_gp.sql).
 -- How: the GP's history count and latest date for month m are those of the one span of
 -- gp_spans that m falls in (GPs seen at least twice only). A month's rows depend on that month
--- alone, so the engine computes the months one at a time (engine.PER_MONTH_STEPS): each month's
--- spans meet that month's patients with a GP contact by an equality join, not every active
--- patient-month every span of its patient by a range join. Clinician keys follow clinician_id
+-- alone, so the engine computes a few months per query (engine.PER_MONTH_STEPS; one at a time
+-- at national scale): each month's spans meet that month's patients with a GP contact by an
+-- equality join, not every active patient-month every span of its patient by a range join. Clinician keys follow clinician_id
 -- order, so the smallest clinician_id is the largest negated key.
 -- Only patient-months with a GP contact need an inferred GP (SLICC counts those contacts).
 WITH active AS (

@@ -4,6 +4,8 @@ and that a step computed a month at a time equals it over all months (metrics/en
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import polars as pl
 import pytest
@@ -49,11 +51,15 @@ def test_patients_share_a_cell_exactly_when_they_share_every_attribute(
     assert cells.height == computed.fetch("SELECT count(*) AS n FROM patient_contacts")["n"][0]
 
 
-def test_a_month_at_a_time_gives_the_rows_of_all_months_at_once() -> None:
-    # DuckDB computes engine.PER_MONTH_STEPS one month at a time (Spark in one query): the rows
-    # must not depend on which.
+@pytest.mark.parametrize("months_per_query", [1, 5])
+def test_a_few_months_per_query_give_the_rows_of_all_months_at_once(
+        months_per_query: int) -> None:
+    # DuckDB computes engine.PER_MONTH_STEPS a few months per query, one at a time on a large
+    # extract (Spark in one query): the rows must not depend on how the months are cut (5 cuts
+    # the window's 24 months unevenly).
     tables = generate(SampleConfig(practices=2, pcns=1, scale=0.01))
     by_month, at_once = _loaded(tables), _loaded(tables)
+    by_month.months_per_query = months_per_query
     params = engine.default_params(by_month)
     engine.run_pipeline(by_month, params)
     for name, frame in engine.parameter_frames(params).items():
@@ -68,3 +74,32 @@ def test_a_month_at_a_time_gives_the_rows_of_all_months_at_once() -> None:
         assert rows[0].height > 200  # rows in every month (e.g. lists x 24 months)
         # sums of doubles in another order: equal to 1e-12
         assert_frame_equal(rows[0], rows[1], check_exact=False, rel_tol=1e-12, abs_tol=0)
+
+
+def test_a_query_covers_fewer_months_the_larger_its_spans_table() -> None:
+    # every month of the window at 1M appointments (216,000 GP spans), about five at 10M,
+    # one at a time from about 30M (engine.SPAN_ROWS_PER_QUERY)
+    assert engine.months_per_query(216_087, 24) == 24
+    assert engine.months_per_query(2_165_960, 24) == 5
+    assert engine.months_per_query(15_000_000, 24) == 1
+    assert engine.months_per_query(0, 24) == 24
+    assert engine.months_per_query(100, 3) == 3
+
+
+def test_month_batches_cover_every_month_once_in_order() -> None:
+    months = engine.months_frame(engine.months_in(engine.Params(
+        window_start=date(2024, 11, 1), window_end=date(2026, 10, 31))))
+    for per_query in (1, 5, 24, 30):
+        batches = engine.month_batches(months, per_query)
+        assert [b.height for b in batches[:-1]] == [per_query] * (len(batches) - 1)
+        assert 1 <= batches[-1].height <= per_query
+        assert_frame_equal(pl.concat(batches), months)
+    assert len(engine.month_batches(months, 5)) == 5  # 5 + 5 + 5 + 5 + 4
+
+
+def test_the_backend_cuts_by_the_size_of_the_step_s_spans_table(
+        computed: engine.DuckDBBackend) -> None:
+    months = computed.fetch("SELECT * FROM months ORDER BY month_start")
+    rows = computed.fetch("SELECT count(*) AS n FROM counted_spans")["n"][0]
+    assert rows < engine.SPAN_ROWS_PER_QUERY / 24  # a small extract: every month in one query
+    assert [b.height for b in computed.month_batches(months, "counted_spans")] == [24]
