@@ -381,7 +381,7 @@ STEP_TITLES = {
     "check": "check a slice of patients against metrics/reference.py",
     "to_csv": "write the CSV extract (input of ingest)",
     "ingest": "ingest a CSV extract (metrics.ingest + metrics.store)",
-    "store_compute": "compute on the ingested store (default results kept)",
+    "store_compute": "compute on the ingested store (default results and refresh state kept)",
     "dashboard": "dashboard page queries (all pages, cold + warm)",
     "refresh_setup": "full build with refresh state, month before (setup)",
     "refresh": "incremental refresh: one more month",

@@ -8,6 +8,7 @@ Progress goes to a callback; the caller draws it (st.progress / st.spinner).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -15,10 +16,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from metrics import engine
+from metrics import engine, refresh
 from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
+from metrics.params import Params, counted_modes
 from metrics.sample import SampleConfig, generate
-from metrics.store import write_store
+from metrics.store import connect_read_only, read_meta, write_store
 
 Progress = Callable[[str, float], None]
 
@@ -58,19 +60,32 @@ def sample_result(config: SampleConfig = DEFAULT_SAMPLE, progress: Progress | No
         f"{config.months} months, scale {config.scale}")
 
 
+def default_results_params(con: duckdb.DuckDBPyConnection) -> Params:
+    """The parameters of a store's default results: the last 24 complete months of its data,
+    with mode `unknown` counted as well when the extract recorded no mode (counted_modes)."""
+    recorded = read_meta(con).get("modes_recorded", "true") == "true"
+    return engine.default_params(engine.DuckDBBackend(con), modes=counted_modes(None, recorded))
+
+
 def persist_default_results(progress: Progress | None = None
                             ) -> Callable[[duckdb.DuckDBPyConnection], None]:
-    """The `after_load` step: compute and keep the default 24-month results in the store."""
+    """The `after_load` step: compute and keep the default results in the store, with the state
+    a later incremental refresh needs."""
     def after_load(con: duckdb.DuckDBPyConnection) -> None:
-        params = engine.default_params(engine.DuckDBBackend(con))
-        engine.persist_results(con, params, progress)
+        refresh.persist_with_state(con, default_results_params(con), progress)
 
     return after_load
 
 
 def rebuild(result: IngestResult, path: Path, *, append: bool = False,
-            progress: Progress | None = None) -> Path:
+            progress: Progress | None = None) -> refresh.RefreshReport | None:
     """Write `result` as the new database at `path` (atomic swap) with default results.
+
+    Appending to a store that keeps refresh state (a build by this version), the appointments
+    go in first, with the store's results and state as they were, and then the results are
+    brought forward: incrementally when the data now reaches one month further
+    (metrics.refresh), otherwise in full. Returns that refresh's report (how, and why not
+    incrementally), or None when the results were computed with the load.
 
     Progress runs forward: the store reports 0.1 and 0.5 while loading, then the results are
     computed (here 0.2 to 0.9), then it reports 0.9 and 1.0 while swapping the file in."""
@@ -78,9 +93,32 @@ def rebuild(result: IngestResult, path: Path, *, append: bool = False,
         if progress is not None:
             progress(label, 0.4 * fraction if fraction <= 0.5 else fraction)
 
-    return write_store(result, path, append=append,
-                       after_load=persist_default_results(_scaled(progress, 0.2, 0.7)),
-                       progress=store_step)
+    if append and refresh.has_state(path):
+        write_store(result, path, append=True, carry=refresh.table_names(),
+                    progress=_scaled(progress, 0.0, 0.3))
+        with contextlib.closing(connect_read_only(path)) as con:
+            params = default_results_params(con)
+        report = refresh.refresh_or_rebuild(path, params, _scaled(progress, 0.3, 0.7))
+        if progress is not None:
+            progress("results brought forward", 1.0)
+        return report
+    write_store(result, path, append=append,
+                after_load=persist_default_results(_scaled(progress, 0.2, 0.7)),
+                progress=store_step)
+    return None
+
+
+def report_lines(report: refresh.RefreshReport | None) -> list[str]:
+    """How an append's results were made, for the CLI and the Data page."""
+    if report is None:
+        return []
+    window = f"{report.params.window_start} to {report.params.window_end}"
+    seconds = sum(report.seconds.values())
+    if report.incremental:
+        return [f"results: brought forward one month, incrementally, to {window} "
+                f"({report.new_appointments:,} new appointments, {seconds:.1f} s)"]
+    return [f"results: computed in full for {window} ({seconds:.1f} s): not incrementally, "
+            f"because {report.reason}"]
 
 
 def ensure_default_store(path: Path | None = None, *, config: SampleConfig = DEFAULT_SAMPLE,

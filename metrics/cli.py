@@ -20,7 +20,7 @@ import polars as pl
 
 from metrics import cli_gpad, engine
 from metrics.mapping import available_presets
-from metrics.params import Params, ParamsError
+from metrics.params import Params, ParamsError, counted_modes
 from metrics.sample import SampleConfig
 from metrics.schema import DEFAULT_MODES, MODES, STAFF_GROUPS
 
@@ -207,14 +207,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def counted_modes(chosen: tuple[str, ...] | None, modes_recorded: bool) -> tuple[str, ...]:
-    """The user's --modes, else the default; a thin export that records no mode (every row
-    `unknown`) would count nothing by default, so there `unknown` is counted as well."""
-    if chosen is not None:
-        return chosen
-    return DEFAULT_MODES if modes_recorded else (*DEFAULT_MODES, "unknown")
-
-
 def params_from(args: argparse.Namespace, backend: engine.Backend, modes_recorded: bool = True
                 ) -> Params:
     options = {"min_contacts": args.min_contacts, "staff_group": args.staff,
@@ -266,7 +258,8 @@ def cmd_sample(args: argparse.Namespace, progress) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, progress) -> int:
-    from metrics.store import read_meta, summary_lines, write_store
+    from metrics.build import rebuild, report_lines
+    from metrics.store import summary_lines
 
     result = read_files(args, progress)
     for line in result.report.lines():
@@ -282,15 +275,8 @@ def cmd_ingest(args: argparse.Namespace, progress) -> int:
         raise UsageError(f"no appointment could be loaded ({rejected:,} rejected: see the reasons "
                          "with --rejects FILE); the database is unchanged")
 
-    def after_load(con: duckdb.DuckDBPyConnection) -> None:
-        recorded = read_meta(con).get("modes_recorded", "true") == "true"
-        params = engine.default_params(engine.DuckDBBackend(con),
-                                       modes=counted_modes(None, recorded))
-        engine.persist_results(con, params, progress)
-
-    path = write_store(result, args.db, append=args.append, after_load=after_load,
-                       progress=progress)
-    for line in summary_lines(path):
+    report = rebuild(result, args.db, append=args.append, progress=progress)
+    for line in [*summary_lines(args.db), *report_lines(report)]:
         print(line)
     return 0
 

@@ -88,3 +88,11 @@ class Params:
                 "collapsed into one" if self.collapse_same_day else "each counted",
             ),
         ]
+
+
+def counted_modes(chosen: tuple[str, ...] | None, modes_recorded: bool) -> tuple[str, ...]:
+    """The user's modes, else the default; a thin export that records no mode (every row
+    `unknown`) would count nothing by default, so there `unknown` is counted as well."""
+    if chosen is not None:
+        return chosen
+    return DEFAULT_MODES if modes_recorded else (*DEFAULT_MODES, "unknown")

@@ -1,5 +1,7 @@
 """Incremental refresh: a store that gains one month of appointments is brought up to date
-without recomputing the months it already had.
+without recomputing the months it already had. `python -m metrics ingest --append` and the Data
+page's upload call it through metrics.build.rebuild (`refresh_or_rebuild`); every other build
+keeps the state it needs (`persist_with_state`).
 
 Why: an ICB's store gains a month at a time, and most of a full rebuild redoes work whose
 answer cannot have changed: ranking every appointment into contacts (same-day collapse) and the
@@ -43,6 +45,7 @@ from dateutil.relativedelta import relativedelta
 from metrics import engine
 from metrics.params import Params
 from metrics.schema import column_names
+from metrics.store import StoreError, connect_read_only
 
 # Steps whose rows are keyed by month and depend only on the 12 months up to that month.
 MONTHLY_STEPS: tuple[str, ...] = ("inferred_gp", "list_rolling_upc", "appointment_mix")
@@ -168,22 +171,24 @@ def _run(backend: engine.DuckDBBackend, step: str, sql: str | None = None) -> No
         raise engine.EngineError(f"step {step} failed: {first}") from exc
 
 
-def _persist(con: duckdb.DuckDBPyConnection, params: Params, in_place: bool = False) -> None:
-    """Result tables, their parameters and the state for the next refresh, into the store.
+def _persist(con: duckdb.DuckDBPyConnection, params: Params, in_place: bool = False,
+             store: str = "store.") -> None:
+    """Result tables, their parameters and the state for the next refresh, into the store
+    (`store`: the attached store's prefix, or '' on the store's own connection).
     `in_place`: update the big state tables that have a queries/refresh_keep_<step>.sql (only
     the months that changed) instead of writing them again."""
     for name in engine.RESULT_TABLES:
-        con.execute(f"CREATE OR REPLACE TABLE store.result_{name} AS SELECT * FROM {name}")
+        con.execute(f"CREATE OR REPLACE TABLE {store}result_{name} AS SELECT * FROM {name}")
     for name in state_steps():
         if in_place and (engine.QUERIES_DIR / f"refresh_keep_{name}.sql").is_file():
             con.execute(engine.query_text(f"refresh_keep_{name}"))
         else:
             sql = _state_query(name)
-            con.execute(f"CREATE OR REPLACE TABLE store.state_{name} AS {sql}")
-    con.execute("CREATE OR REPLACE TABLE store.result_params (key VARCHAR, value VARCHAR)")
-    con.executemany("INSERT INTO store.result_params VALUES (?, ?)",
+            con.execute(f"CREATE OR REPLACE TABLE {store}state_{name} AS {sql}")
+    con.execute(f"CREATE OR REPLACE TABLE {store}result_params (key VARCHAR, value VARCHAR)")
+    con.executemany(f"INSERT INTO {store}result_params VALUES (?, ?)",
                     [(k, str(v)) for k, v in params.as_dict().items()])
-    con.execute("CREATE OR REPLACE TABLE store.state_fingerprint AS SELECT * FROM fingerprint")
+    con.execute(f"CREATE OR REPLACE TABLE {store}state_fingerprint AS SELECT * FROM fingerprint")
 
 
 def _state_query(step: str) -> str:
@@ -215,18 +220,52 @@ def _open_store(con: duckdb.DuckDBPyConnection) -> engine.DuckDBBackend:
 # ---- entry points ---------------------------------------------------------------------------
 
 
-def full_build(db_path: Path, params: Params | None = None) -> RefreshReport:
+def full_build(db_path: Path, params: Params | None = None,
+               progress: engine.Progress | None = None) -> RefreshReport:
     """Compute every result for `params` (default: the last 24 complete months) and keep the
     state a later `refresh` needs. Same results as engine.persist_results."""
     started = time.perf_counter()
     with _editing(Path(db_path)) as con:
         backend = _open_store(con)
         params = params or engine.default_params(backend)
-        engine.run_pipeline(backend, params)
+        engine.run_pipeline(backend, params, progress)
         _fingerprint(con, backend, params, params)
         _persist(con, params)
     return RefreshReport(params, incremental=False, reason="full build",
                          seconds={"full build": time.perf_counter() - started})
+
+
+def persist_with_state(con: duckdb.DuckDBPyConnection, params: Params,
+                       progress: engine.Progress | None = None) -> None:
+    """What `full_build` does, on a store's own write connection (metrics.store's `after_load`,
+    before the new store is swapped in): every result for `params`, and the state a later
+    `refresh` needs."""
+    backend = engine.DuckDBBackend(con)
+    engine.run_pipeline(backend, params, progress)
+    for table in ("appointments", "patients", "practices"):  # what the fingerprint reads
+        con.execute(f"CREATE OR REPLACE TEMP VIEW stored_{table} AS SELECT * FROM {table}")
+    _fingerprint(con, backend, params, params)
+    _persist(con, params, store="")
+
+
+def _kept_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+
+
+def stored_params(db_path: Path) -> Params | None:
+    """The parameters of the store's kept results (None if it keeps none)."""
+    with contextlib.closing(connect_read_only(Path(db_path))) as con:
+        return engine.stored_params(con) if "result_params" in _kept_tables(con) else None
+
+
+def has_state(db_path: Path) -> bool:
+    """Whether the store keeps what `refresh` needs (a build by this version)."""
+    try:
+        con = connect_read_only(Path(db_path))
+    except StoreError:
+        return False
+    with contextlib.closing(con):
+        return set(table_names()) <= _kept_tables(con)
 
 
 def append_appointments(db_path: Path, appointments: pl.DataFrame) -> int:
@@ -325,15 +364,36 @@ def refresh(db_path: Path) -> RefreshReport:
     return RefreshReport(params, incremental=True, new_appointments=new_rows, seconds=seconds)
 
 
-def refresh_or_rebuild(db_path: Path) -> RefreshReport:
-    """`refresh`, or, when it refuses, a full build of the default window (the last 24
-    complete months of the data), with the refusal as the report's reason."""
+def refresh_or_rebuild(db_path: Path, params: Params | None = None,
+                       progress: engine.Progress | None = None) -> RefreshReport:
+    """The store's results brought to `params` (default: the last 24 complete months of the
+    data): by `refresh` when `params` is the stored window moved on by one month with the same
+    options, otherwise, or when `refresh` refuses, by a full build, with the reason in the
+    report."""
+    if params is not None:
+        stored = stored_params(db_path)
+        if stored is None or next_month_params(stored) != params:
+            report = full_build(db_path, params, progress)
+            report.reason = _why_not_one_month(stored, params)
+            return report
     try:
         return refresh(db_path)
     except RefreshError as exc:
-        report = full_build(db_path)
+        report = full_build(db_path, params, progress)
         report.reason = str(exc)
         return report
+
+
+def _why_not_one_month(stored: Params | None, params: Params) -> str:
+    if stored is None:
+        return "the store kept no results"
+    if stored == params:
+        return (f"the window is still {params.window_start} to {params.window_end} (the "
+                "data's last complete month has not changed)")
+    if stored.with_(window_start=params.window_start, window_end=params.window_end) != params:
+        return "the options changed"
+    return (f"the window moves from {stored.window_start} - {stored.window_end} to "
+            f"{params.window_start} - {params.window_end}, not by one month")
 
 
 def table_names() -> tuple[str, ...]:
@@ -343,5 +403,6 @@ def table_names() -> tuple[str, ...]:
 
 
 __all__ = ["MONTHLY_STEPS", "RefreshError", "RefreshReport",
-           "append_appointments", "full_build", "next_month_params", "refresh",
-           "refresh_or_rebuild", "table_names"]
+           "append_appointments", "full_build", "has_state", "next_month_params",
+           "persist_with_state", "refresh", "refresh_or_rebuild", "stored_params",
+           "table_names"]

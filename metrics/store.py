@@ -190,13 +190,14 @@ def _append_previous(con: duckdb.DuckDBPyConnection, previous: Path, report: Ing
         con.execute("DETACH previous")
 
 
-def _carry_over(con: duckdb.DuckDBPyConnection, previous: Path) -> None:
-    """Copy CARRIED_TABLES from the store being replaced into the new one."""
+def _carry_over(con: duckdb.DuckDBPyConnection, previous: Path, carry: tuple[str, ...] = ()
+                ) -> None:
+    """Copy CARRIED_TABLES and `carry` from the store being replaced into the new one."""
     here = con.execute("SELECT current_database()").fetchone()[0]
     con.execute("ATTACH ? AS carried (READ_ONLY)", [str(previous)])
     try:
         old, new = _existing_tables(con, "carried"), _existing_tables(con, here)
-        for table in CARRIED_TABLES:
+        for table in (*CARRIED_TABLES, *carry):
             if table in old and table not in new:
                 con.execute(f"CREATE TABLE {table} AS SELECT * FROM carried.{table}")
     finally:
@@ -237,12 +238,13 @@ def building(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: bool = False,
                 after_load: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
-                progress: Progress | None = None) -> Path:
+                carry: tuple[str, ...] = (), progress: Progress | None = None) -> Path:
     """Build the database beside `db_path`, then swap it in atomically; returns `db_path`.
 
     `append=True` keeps the existing store's rows, deduplicated on each table's key (the new
     ingest wins). `after_load(con)` runs on the new database before it is swapped in (the
-    engine stores its result tables there)."""
+    engine stores its result tables there). `carry`: tables (of metrics.refresh.table_names)
+    copied as they are from the store being replaced, which after_load does not write."""
     db_path = Path(db_path)
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -269,7 +271,7 @@ def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: boo
         if appending:
             _append_previous(con, db_path, report)
         if db_path.exists() and db_path.stat().st_size:
-            _carry_over(con, db_path)
+            _carry_over(con, db_path, carry)
         step("writing database", 0.5)
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
         known_modes = con.execute(MODES_RECORDED_SQL).fetchone()[0]

@@ -84,7 +84,8 @@ def ingest_result(frames: dict[str, pl.DataFrame]) -> IngestResult:
 
 def build_db(path: Path, extra_own_patients: int = 0) -> Path:
     """Build (or atomically replace) the database at `path`, default results included."""
-    return rebuild(ingest_result(tables(extra_own_patients)), path)
+    rebuild(ingest_result(tables(extra_own_patients)), path)
+    return path
 
 
 def digest(path: Path) -> str:

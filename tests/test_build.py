@@ -7,9 +7,10 @@ import tomllib
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
-from metrics import build, results
+from metrics import build, refresh, results
 from metrics.mapping import load_mapping
 from metrics.sample import SampleConfig
 from tests.test_results import hand_extract
@@ -115,3 +116,34 @@ def test_a_database_open_for_reading_does_not_block_a_rebuild(tmp_path: Path):
     finally:
         con.close()
     assert results.store_counts(results.open_results(path))["patients"] == 4
+
+
+def test_an_extract_without_modes_counts_its_unknown_modes_in_the_stored_results(
+        tmp_path: Path):
+    # A SystmOne report export records no mode: counted by default, it would count nothing.
+    # The Data page's rebuild keeps the same results as `python -m metrics ingest`.
+    tables = hand_extract()
+    tables["appointments"] = tables["appointments"].with_columns(mode=pl.lit("unknown"))
+    path = tmp_path / "modeless.duckdb"
+    build.rebuild(build.result_from_tables(tables, "test"), path)
+    stored = refresh.stored_params(path)
+    assert stored is not None and "unknown" in stored.modes
+    practices = results.groups(results.open_results(path), "practice")
+    assert practices["contacts"].sum() > 0
+
+
+def test_a_rebuild_keeps_what_an_incremental_refresh_needs(tmp_path: Path):
+    path = tmp_path / "stateful.duckdb"
+    assert not refresh.has_state(path)  # no file yet
+    build.rebuild(build.result_from_tables(hand_extract(), "test"), path)
+    assert refresh.has_state(path)
+    # appending the same rows again adds no month: computed in full, with the reason
+    report = build.rebuild(build.result_from_tables(hand_extract(), "again"), path,
+                           append=True)
+    assert report is not None and not report.incremental
+    assert build.report_lines(report) == [
+        f"results: computed in full for {report.params.window_start} to "
+        f"{report.params.window_end} ({sum(report.seconds.values()):.1f} s): not "
+        f"incrementally, because the window is still {report.params.window_start} to "
+        f"{report.params.window_end} (the data's last complete month has not changed)"]
+    assert refresh.has_state(path)

@@ -337,3 +337,59 @@ def test_the_real_command_line_gives_one_line_too(tmp_path: Path) -> None:
     assert done.stderr == "error: garbage.csv: is binary data, not a CSV, Parquet or XLSX " \
                           "extract\n"
     assert not (tmp_path / "c.duckdb").exists()
+
+
+def test_ingest_append_of_the_next_month_brings_the_results_forward_incrementally(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The monthly routine: a store built to August 2026, then September's appointments alone
+    # appended. The results move on one month without recomputing the months they had, and
+    # equal an ingest of everything in one go, table by table (results and refresh state).
+    from datetime import date
+
+    import polars as pl
+
+    from metrics import refresh
+    from metrics.sample import SampleConfig, generate
+    from tests.test_refresh import assert_same_tables
+
+    tables = generate(SampleConfig(practices=3, pcns=1, scale=0.02))
+    day = pl.col("appointment_date")
+    files = {"august": day < date(2026, 9, 1),
+             "september": (day >= date(2026, 9, 1)) & (day < date(2026, 10, 1)),
+             "all": day < date(2026, 10, 1)}
+    for name, rows in files.items():
+        tables["appointments"].filter(rows).write_csv(tmp_path / f"{name}.csv")
+    for name in ("patients", "practices"):
+        tables[name].write_csv(tmp_path / f"{name}.csv")
+    others = ["--patients", str(tmp_path / "patients.csv"),
+              "--practices", str(tmp_path / "practices.csv")]
+    db, full = tmp_path / "monthly.duckdb", tmp_path / "full.duckdb"
+
+    assert run(["ingest", "--appointments", str(tmp_path / "august.csv"), *others,
+                "--db", str(db)], capsys)[0] == 0
+    assert refresh.stored_params(db).window_end == date(2026, 8, 31)
+    code, out, _ = run(["ingest", "--append", "--appointments", str(tmp_path / "september.csv"),
+                        "--db", str(db)], capsys)
+    september = tables["appointments"].filter(files["september"]).height
+    assert code == 0
+    assert (f"results: brought forward one month, incrementally, to 2024-10-01 to 2026-09-30 "
+            f"({september:,} new appointments") in out
+    run(["ingest", "--appointments", str(tmp_path / "all.csv"), *others, "--db", str(full)],
+        capsys)
+    assert_same_tables(db, full)
+
+    # a correction to an earlier month: the same window, computed in full, and the reason said
+    late = tables["appointments"].filter(files["september"]).head(1).with_columns(
+        appointment_id=pl.lit("late-entry"), appointment_date=pl.lit(date(2026, 3, 4)))
+    late.write_csv(tmp_path / "late.csv")
+    code, out, _ = run(["ingest", "--append", "--appointments", str(tmp_path / "late.csv"),
+                        "--db", str(db)], capsys)
+    assert code == 0
+    assert ("results: computed in full for 2024-10-01 to 2026-09-30" in out
+            and "the window is still 2024-10-01 to 2026-09-30" in out), out
+    assert refresh.has_state(db)
+    pl.concat([tables["appointments"].filter(files["all"]), late]).write_csv(
+        tmp_path / "corrected.csv")
+    run(["ingest", "--appointments", str(tmp_path / "corrected.csv"), *others,
+         "--db", str(full)], capsys)
+    assert_same_tables(db, full)

@@ -63,7 +63,8 @@ def store_with_gpad(tmp_path: Path, files: list[Path]) -> Path:
                       appt("p2", date(2025, 12, 2), "B", practice="A81009")])
     result = IngestResult(tables=tables, extras={}, rejects=pl.DataFrame(schema=REJECT_SCHEMA),
                           report=IngestReport(preset="test"))
-    db = build.rebuild(result, tmp_path / "store.duckdb")
+    db = tmp_path / "store.duckdb"
+    build.rebuild(result, db)
     return gpad.load_gpad(gpad.read_gpad(files), db)
 
 

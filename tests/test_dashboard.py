@@ -416,6 +416,26 @@ def test_uploading_an_extract_checks_then_rebuilds_the_database(
     assert counts == {"appointments": 16, "patients": 4, "practices": 3}
 
 
+def test_an_upload_added_to_the_data_says_how_the_results_were_brought_up_to_date(
+        open_app: App, hand_db: Path, tmp_path: Path) -> None:
+    # the same rows again add no month: the results are computed in full, and the page says
+    # why they were not brought forward incrementally (metrics.refresh)
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(hand_db, db)
+    at = open_app(db, "data")
+    at.checkbox(key="append").check().run()
+    at.file_uploader(key="upload_appointments").set_value(
+        [("appts.csv", hand_extract()["appointments"].write_csv().encode(), "text/csv")])
+    at.run()
+    at.button(key="check").click().run()
+    at.button(key="rebuild").click().run()
+    assert not at.exception
+    [flash] = [s.value for s in at.success]
+    assert flash.startswith("The database was rebuilt from the uploaded extract. Results: "
+                            "computed in full for 2022-04-01 to 2024-03-31"), flash
+    assert "not incrementally, because the window is still 2022-04-01 to 2024-03-31" in flash
+
+
 def test_the_validation_report_lists_rejected_rows_with_their_reason(open_app: App,
                                                                     hand_db: Path) -> None:
     at = open_app(hand_db, "data")

@@ -175,12 +175,13 @@ SQL = re.compile(r"\b(SELECT|INSERT\s+INTO|CREATE\s|DELETE\s+FROM|UPDATE\s+\w+\s
 # then list it here with where it comes from.
 REVIEWED: dict[str, set[str]] = {
     # step and parameter-frame names from PIPELINE / parameter_frames; TEMP TABLE or TABLE;
-    # __frame_<name>; the text of queries/<step>.sql
-    "metrics/engine.py": {"self.kind", "name", "view", "sql"},
+    # __frame_<name>; the text of queries/<step>.sql; a spans table named in PER_MONTH_STEPS
+    "metrics/engine.py": {"self.kind", "name", "view", "sql", "spans"},
     # GPAD store tables: module constants; the current database's own name, quoted
     "metrics/gpad.py": {"TABLE", "SOURCES_TABLE", "quoted"},
-    # pipeline step names and store tables (module tuples); query file text
-    "metrics/refresh.py": {"name", "store_table", "sql", "kind", "step"},
+    # pipeline step names and store tables (module tuples); query file text; the attached
+    # store's prefix ('store.' or '', constants)
+    "metrics/refresh.py": {"name", "store_table", "sql", "kind", "step", "store", "table"},
     # result tables via ResultSource.table (whitelist); the three canonical table names
     "metrics/results.py": {"source.table('group_indices')", "source.table('appointment_mix')",
                            "source.table('group_named_gp_monthly')", "table", "name"},

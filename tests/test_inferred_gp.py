@@ -310,7 +310,8 @@ def test_the_practice_page_ends_with_the_labelled_inferred_variant(tmp_path, mon
     result = IngestResult(tables=extract(NINE), extras={},
                           rejects=pl.DataFrame(schema=REJECT_SCHEMA),
                           report=IngestReport(preset="test"))
-    monkeypatch.setenv(build.DB_ENV, str(build.rebuild(result, tmp_path / "s.duckdb")))
+    build.rebuild(result, tmp_path / "s.duckdb")
+    monkeypatch.setenv(build.DB_ENV, str(tmp_path / "s.duckdb"))
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "dashboard.py"),
                            default_timeout=60)
     at.query_params["practice"] = PRACTICE

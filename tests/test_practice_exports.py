@@ -206,8 +206,11 @@ def test_systmone_chunks_ingested_one_by_one_never_double_count(
     assert table_counts(db)["appointments"] == 9  # the same chunk again changes nothing
     out = capsys.readouterr().out.splitlines()
     # over the three ingests: 7 + 5 + 5 read = 9 loaded + (3 + 5) merged
-    assert out[-1] == ("appointments over every ingest into it: 17 rows read = 9 loaded + "
+    assert out[-2] == ("appointments over every ingest into it: 17 rows read = 9 loaded + "
                        "8 merged duplicates + 0 rejected")
+    # the chunk again adds no month: the results are computed in full, and the reason said
+    assert out[-1].startswith("results: computed in full for "), out[-1]
+    assert out[-1].endswith("(the data's last complete month has not changed)"), out[-1]
 
 
 # ---- EMIS Web --------------------------------------------------------------------------------

@@ -108,7 +108,9 @@ def named_store(tmp_path: Path) -> Path:
     result = IngestResult(tables=extract(rows, patients), extras={},
                           rejects=pl.DataFrame(schema=REJECT_SCHEMA),
                           report=IngestReport(preset="test"))
-    return build.rebuild(result, tmp_path / "data" / "continuity.duckdb")
+    path = tmp_path / "data" / "continuity.duckdb"
+    build.rebuild(result, path)
+    return path
 
 
 def test_shared_exports_with_gp_lists_carry_no_raw_name(tmp_path) -> None:

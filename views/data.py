@@ -155,12 +155,14 @@ def upload_section(db: Path) -> None:
         bar = st.progress(0.0, text="Rebuilding")
         with common.error_panel("The database could not be rebuilt; the previous one is "
                                 "unchanged"):
-            build.rebuild(result, db, append=append,
-                          progress=lambda label, f: bar.progress(min(max(f, 0.0), 1.0),
-                                                                 text=label))
+            report = build.rebuild(result, db, append=append,
+                                   progress=lambda label, f: bar.progress(
+                                       min(max(f, 0.0), 1.0), text=label))
         st.session_state.pop(RESULT_KEY, None)
         st.cache_data.clear()
-        st.session_state[FLASH_KEY] = "The database was rebuilt from the uploaded extract."
+        st.session_state[FLASH_KEY] = " ".join(
+            ["The database was rebuilt from the uploaded extract.",
+             *(line[:1].upper() + line[1:] + "." for line in build.report_lines(report))])
         st.rerun()
 
 
