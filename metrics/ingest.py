@@ -1268,7 +1268,8 @@ def read_extract(files: ExtractFiles, *, preset: str = "canonical",
         patients = _patients_from_appointments(appts.frame)
         report.counts["patients"].synthesised = patients.height
         report.notes.append("patients: no patients file, so each patient is registered at the "
-                            "practice of their latest appointment")
+                            "practice of their latest appointment (with --append, a patient "
+                            "the database already holds stays where it was)")
 
     # usual GP file
     if files.usual_gp is not None:

@@ -278,17 +278,22 @@ def append_appointments(db_path: Path, appointments: pl.DataFrame) -> int:
     return appointments.height
 
 
-def refresh(db_path: Path) -> RefreshReport:
+def refresh(db_path: Path, progress: engine.Progress | None = None) -> RefreshReport:
     """Bring the store's results forward by one month, the month after the stored window, whose
     appointments the store now holds. Raises RefreshError when that cannot be done exactly."""
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
+    parts = 5 + len(engine.PIPELINE)  # the laps below: copy, check, new month, steps, persist,
+    done = 0                          # swap
 
     def lap(label: str) -> None:
-        nonlocal clock
+        nonlocal clock, done
         now = time.perf_counter()
         seconds[label] = seconds.get(label, 0.0) + now - clock
         clock = now
+        done += 1
+        if progress is not None:
+            progress(f"refreshing: {label}", min(done / parts, 1.0))
 
     with _editing(Path(db_path)) as con:
         lap("copy store")
@@ -377,7 +382,7 @@ def refresh_or_rebuild(db_path: Path, params: Params | None = None,
             report.reason = _why_not_one_month(stored, params)
             return report
     try:
-        return refresh(db_path)
+        return refresh(db_path, progress)
     except RefreshError as exc:
         report = full_build(db_path, params, progress)
         report.reason = str(exc)

@@ -150,6 +150,11 @@ def _append_previous(con: duckdb.DuckDBPyConnection, previous: Path, report: Ing
             kept = f"NOT EXISTS (SELECT 1 FROM _new_keys k WHERE {on})"
             replaced = con.execute(f"SELECT count(*) FROM previous.{table} o WHERE NOT {kept}"
                                    ).fetchone()[0]
+            if table == "patients" and report.counts.get("patients", TableCounts()).files == 0:
+                # no patients file: ingest placed each patient at their latest appointment's
+                # practice, a guess; where the store already knows the patient, it stands
+                con.execute("UPDATE patients SET practice_code = o.practice_code "
+                            "FROM previous.patients o WHERE o.patient_id = patients.patient_id")
             if table in FILLED_ON_APPEND:  # before the old rows join: fill blanks only
                 _fill_blanks(con, table, key)
             cols = ", ".join(column_names(table))

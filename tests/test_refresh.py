@@ -215,3 +215,14 @@ def test_a_practice_whose_first_month_leaves_the_look_back_is_refreshed_exactly(
     assert practice_history(path, practice, date(2024, 11, 1)) == 4  # since August 2024
     full = full_rebuild(tmp_path, with_early, OCTOBER, report.params)
     assert_same_tables(path, full)
+
+
+def test_a_refresh_reports_its_progress_step_by_step(
+        base: Path, tables: dict[str, pl.DataFrame]) -> None:
+    seen: list[tuple[str, float]] = []
+    refresh.append_appointments(base, month(tables["appointments"], SEPTEMBER))
+    refresh.refresh(base, progress=lambda label, fraction: seen.append((label, fraction)))
+    labels, fractions = [s[0] for s in seen], [s[1] for s in seen]
+    assert labels[0] == "refreshing: copy store" and labels[-1] == "refreshing: swap store"
+    assert "refreshing: list_rolling_upc" in labels
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and fractions[0] > 0
