@@ -358,13 +358,17 @@ class Runner:
         data = self.dataset(rows)
         base = self.plan.work / "refresh" / "refreshed.duckdb"
         full = self.plan.work / "refresh" / "full.duckdb"
+        before = self.plan.work / "refresh" / "appended.duckdb"
         base.parent.mkdir(parents=True, exist_ok=True)
         setup = self.measure("refresh_setup", rows, "duckdb", {
-            "dir": str(data), "db": str(base), "copy": str(full),
+            "dir": str(data), "db": str(base), "copy": str(full), "before": str(before),
             "new_month_start": REFRESH_MONTH, **REFRESH_BASE})
         if setup.error:
             return
         self.measure("refresh", rows, "duckdb", {"db": str(base)})
+        self.measure("monthly_append", rows, "duckdb", {
+            "dir": str(data), "db": str(before), "new_month_start": REFRESH_MONTH})
+        before.unlink(missing_ok=True)
         self.measure("full_rebuild", rows, "duckdb", {"db": str(full), **WINDOW})
         self.measure("refresh_check", rows, "duckdb", {"db": str(base), "other": str(full)})
         if self.plan.ingest_rows in (None, rows):  # a complete store with default results
@@ -385,6 +389,7 @@ STEP_TITLES = {
     "dashboard": "dashboard page queries (all pages, cold + warm)",
     "refresh_setup": "full build with refresh state, month before (setup)",
     "refresh": "incremental refresh: one more month",
+    "monthly_append": "ingest --append of that month (store write + incremental refresh)",
     "full_rebuild": "full rebuild of the same window (with refresh state)",
     "refresh_check": "refreshed store = full rebuild, table by table",
     "pandas": "pandas baseline (groupby + per-patient apply)",
@@ -478,6 +483,11 @@ def ratio_lines(results: list[Measured]) -> list[str]:
         lines.append(f"- incremental refresh / full rebuild at {scale}: "
                      f"**{r.seconds / full.seconds:.2f}** ({r.seconds:.1f} s vs "
                      f"{full.seconds:.1f} s, both including the store copy and swap)")
+    for scale, a, full in _paired(results, "monthly_append", "full_rebuild"):
+        lines.append(f"- `ingest --append` of one month / full rebuild at {scale}: "
+                     f"**{a.seconds / full.seconds:.2f}** ({a.seconds:.1f} s to write the "
+                     f"month into the store and bring the results forward vs "
+                     f"{full.seconds:.1f} s to compute them in full)")
     return lines
 
 

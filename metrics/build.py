@@ -94,8 +94,7 @@ def rebuild(result: IngestResult, path: Path, *, append: bool = False,
             progress(label, 0.4 * fraction if fraction <= 0.5 else fraction)
 
     if append and refresh.has_state(path):
-        write_store(result, path, append=True, carry=refresh.table_names(),
-                    progress=_scaled(progress, 0.0, 0.3))
+        write_store(result, path, append=True, progress=_scaled(progress, 0.0, 0.3))
         with contextlib.closing(connect_read_only(path)) as con:
             params = default_results_params(con)
         report = refresh.refresh_or_rebuild(path, params, _scaled(progress, 0.3, 0.7))

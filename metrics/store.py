@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -122,65 +123,76 @@ FILLED_ON_APPEND = ("practices", "patients")
 
 
 def _fill_blanks(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...]) -> None:
-    """Blank columns of re-ingested rows take the previous store's value for the same key
-    (identifiers from metrics.schema only)."""
+    """Blank columns of re-ingested rows (incoming.<table>) take the store's value for the same
+    key (identifiers from metrics.schema only)."""
     columns = [c for c in column_names(table) if c not in key]
-    sets = ", ".join(f"{c} = coalesce({table}.{c}, o.{c})" for c in columns)
-    on = " AND ".join(f"o.{k} = {table}.{k}" for k in key)
-    con.execute(f"UPDATE {table} SET {sets} FROM previous.{table} o WHERE {on}")
+    sets = ", ".join(f"{c} = coalesce(n.{c}, o.{c})" for c in columns)
+    on = " AND ".join(f"o.{k} = n.{k}" for k in key)
+    con.execute(f"UPDATE incoming.{table} AS n SET {sets} FROM {table} o WHERE {on}")
 
 
-def _append_previous(con: duckdb.DuckDBPyConnection, previous: Path, report: IngestReport
-                     ) -> None:
-    """Append mode: keep the previous store's rows whose keys the new ingest does not have (a
-    new row with an existing key replaces it and counts as a merged duplicate); rejects,
-    unknown values and report counts accumulate."""
+def _append_into(con: duckdb.DuckDBPyConnection, result: IngestResult, report: IngestReport,
+                 previous: Path) -> None:
+    """Append mode, on a copy of the previous store: its rows whose keys the new ingest has are
+    replaced (each counts as a merged duplicate), the new rows go in, and rejects, unknown
+    values and report counts accumulate. Why a copy edited in place, not a new file filled with
+    both: a month appended to years of appointments writes that month, not the years again."""
     here = con.execute("SELECT current_database()").fetchone()[0]
-    con.execute("ATTACH ? AS previous (READ_ONLY)", [str(previous)])
+    quoted = '"' + here.replace('"', '""') + '"'
+    old = _existing_tables(con, here)
+    missing = [t for t in TABLES if t not in old]
+    if missing:
+        raise StoreError(f"{previous} has no {', '.join(missing)} table: it was not built by "
+                         "this tool, so it cannot be appended to")
+    con.execute("ATTACH ':memory:' AS incoming")
     try:
-        old = _existing_tables(con, "previous")
-        missing = [t for t in TABLES if t not in old]
-        if missing:
-            raise StoreError(f"{previous} has no {', '.join(missing)} table: it was not built "
-                             "by this tool, so it cannot be appended to")
+        con.execute("USE incoming")
+        try:
+            load_into(con, result, report=False)
+        finally:
+            con.execute(f"USE {quoted}")
+        new = _existing_tables(con, "incoming")
         for table, key in KEYS.items():
             con.execute(f"CREATE TEMP TABLE _new_keys AS SELECT DISTINCT {', '.join(key)} "
-                        f"FROM {table}")
-            on = " AND ".join(f"o.{k} = k.{k}" for k in key)
+                        f"FROM incoming.{table}")
+            on = " AND ".join(f"k.{k} = {table}.{k}" for k in key)
             kept = f"NOT EXISTS (SELECT 1 FROM _new_keys k WHERE {on})"
-            replaced = con.execute(f"SELECT count(*) FROM previous.{table} o WHERE NOT {kept}"
+            replaced = con.execute(f"SELECT count(*) FROM {table} WHERE NOT {kept}"
                                    ).fetchone()[0]
             if table == "patients" and report.counts.get("patients", TableCounts()).files == 0:
                 # no patients file: ingest placed each patient at their latest appointment's
                 # practice, a guess; where the store already knows the patient, it stands
-                con.execute("UPDATE patients SET practice_code = o.practice_code "
-                            "FROM previous.patients o WHERE o.patient_id = patients.patient_id")
-            if table in FILLED_ON_APPEND:  # before the old rows join: fill blanks only
+                con.execute("UPDATE incoming.patients AS n SET practice_code = o.practice_code "
+                            "FROM patients o WHERE o.patient_id = n.patient_id")
+            if table in FILLED_ON_APPEND:
                 _fill_blanks(con, table, key)
             cols = ", ".join(column_names(table))
-            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM previous.{table} o "
-                        f"WHERE {kept}")
+            con.execute(f"DELETE FROM {table} WHERE NOT {kept}")
+            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming.{table}")
             counts = report.counts.setdefault(table, TableCounts())
             moved = min(replaced, counts.loaded)
             counts.loaded -= moved
             counts.merged_duplicates += moved
             extra = EXTRA_TABLES[table]
-            if extra in old:
-                if extra in _existing_tables(con, here):
-                    con.execute(f"CREATE OR REPLACE TABLE {extra} AS SELECT * FROM {extra} "
-                                f"UNION ALL BY NAME SELECT o.* FROM previous.{extra} o "
-                                f"WHERE {kept}")
-                else:
-                    con.execute(f"CREATE TABLE {extra} AS SELECT o.* FROM previous.{extra} o "
-                                f"WHERE {kept}")
+            if extra in new and extra in old:  # columns may differ: by name
+                con.execute(f"CREATE TEMP TABLE _extra AS SELECT * FROM incoming.{extra} "
+                            f"UNION ALL BY NAME SELECT * FROM {extra} WHERE {kept}")
+                con.execute(f"CREATE OR REPLACE TABLE {extra} AS SELECT * FROM _extra")
+                con.execute("DROP TABLE _extra")
+            elif extra in new:
+                con.execute(f"CREATE TABLE {extra} AS SELECT * FROM incoming.{extra}")
+            elif extra in old:
+                con.execute(f"DELETE FROM {extra} WHERE NOT {kept}")
             con.execute("DROP TABLE _new_keys")
+        for name, sql in (("ingest_report", REPORT_SQL), ("ingest_unknowns", UNKNOWNS_SQL),
+                          ("ingest_rejects", REJECTS_SQL)):
+            if name not in old:  # a store from before these tables
+                con.execute(sql)
         _insert(con, "ingest_report", report.as_frame())
         _insert(con, "ingest_unknowns", report.unknowns_frame())
         for name, group in (("ingest_report", '"table", measure'),
                             ("ingest_unknowns", '"table", "column", raw_value')):
             value = "value" if name == "ingest_report" else "count"
-            if name in old:
-                con.execute(f"INSERT INTO {name} SELECT * FROM previous.{name}")
             con.execute(f"CREATE TEMP TABLE _sum AS SELECT {group}, sum({value})::BIGINT "
                         f"AS {value} FROM {name} GROUP BY ALL ORDER BY ALL")
             con.execute(f"DELETE FROM {name}")
@@ -189,20 +201,18 @@ def _append_previous(con: duckdb.DuckDBPyConnection, previous: Path, report: Ing
         con.execute("UPDATE ingest_report SET value = (SELECT count(*) FROM appointments WHERE "
                     "clinician_id IS NULL) WHERE \"table\" = 'appointments' "
                     "AND measure = 'blank_clinician'")
-        if "ingest_rejects" in old:
-            con.execute("INSERT INTO ingest_rejects SELECT * FROM previous.ingest_rejects")
+        con.execute("INSERT INTO ingest_rejects SELECT * FROM incoming.ingest_rejects")
     finally:
-        con.execute("DETACH previous")
+        con.execute("DETACH incoming")
 
 
-def _carry_over(con: duckdb.DuckDBPyConnection, previous: Path, carry: tuple[str, ...] = ()
-                ) -> None:
-    """Copy CARRIED_TABLES and `carry` from the store being replaced into the new one."""
+def _carry_over(con: duckdb.DuckDBPyConnection, previous: Path) -> None:
+    """Copy CARRIED_TABLES from the store being replaced into the new one."""
     here = con.execute("SELECT current_database()").fetchone()[0]
     con.execute("ATTACH ? AS carried (READ_ONLY)", [str(previous)])
     try:
         old, new = _existing_tables(con, "carried"), _existing_tables(con, here)
-        for table in (*CARRIED_TABLES, *carry):
+        for table in CARRIED_TABLES:
             if table in old and table not in new:
                 con.execute(f"CREATE TABLE {table} AS SELECT * FROM carried.{table}")
     finally:
@@ -216,14 +226,16 @@ def _remove(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def building(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to a new database beside `db_path`, swapped in with os.replace when the
-    block ends without error; on any error the side file goes and `db_path` stays as it was,
-    so a reader never sees a half-written database."""
+def building(db_path: Path, copy: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a new database beside `db_path` (`copy`: a copy of it), swapped in with
+    os.replace when the block ends without error; on any error the side file goes and
+    `db_path` stays as it was, so a reader never sees a half-written database."""
     side = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
     _remove(side)
     con: duckdb.DuckDBPyConnection | None = None
     try:
+        if copy:  # a store is checkpointed when written: the file alone holds it
+            shutil.copyfile(db_path, side)
         con = duckdb.connect(str(side))
         yield con
         con.execute("CHECKPOINT")
@@ -243,13 +255,13 @@ def building(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: bool = False,
                 after_load: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
-                carry: tuple[str, ...] = (), progress: Progress | None = None) -> Path:
+                progress: Progress | None = None) -> Path:
     """Build the database beside `db_path`, then swap it in atomically; returns `db_path`.
 
     `append=True` keeps the existing store's rows, deduplicated on each table's key (the new
-    ingest wins). `after_load(con)` runs on the new database before it is swapped in (the
-    engine stores its result tables there). `carry`: tables (of metrics.refresh.table_names)
-    copied as they are from the store being replaced, which after_load does not write."""
+    ingest wins), and every other table it holds (results, refresh state, GPAD) as it was.
+    `after_load(con)` runs on the new database before it is swapped in (the engine stores its
+    result tables there)."""
     db_path = Path(db_path)
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -269,18 +281,19 @@ def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: boo
     report = replace(result.report, counts={t: replace(c) for t, c in
                                             result.report.counts.items()})
     result = replace(result, report=report)
-    with building(db_path) as con:
+    appending = append and db_path.exists() and db_path.stat().st_size > 0
+    with building(db_path, copy=appending) as con:
         step("writing database", 0.1)
-        appending = append and db_path.exists()
-        load_into(con, result, report=not appending)
         if appending:
-            _append_previous(con, db_path, report)
-        if db_path.exists() and db_path.stat().st_size:
-            _carry_over(con, db_path, carry)
+            _append_into(con, result, report, db_path)
+        else:
+            load_into(con, result)
+            if db_path.exists() and db_path.stat().st_size:
+                _carry_over(con, db_path)
         step("writing database", 0.5)
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
         known_modes = con.execute(MODES_RECORDED_SQL).fetchone()[0]
-        con.execute(META_SQL)
+        con.execute(META_SQL.replace("CREATE TABLE", "CREATE OR REPLACE TABLE"))
         con.executemany("INSERT INTO store_meta VALUES (?, ?)",
                         _meta_rows(result, counts, appending, known_modes > 0))
         if after_load is not None:

@@ -19,7 +19,8 @@ from metrics.params import Params
 from metrics.sample import SampleConfig, generate
 
 STEPS_RUN = ("generate", "compute", "floor", "check", "to_csv", "ingest", "refresh_setup",
-             "refresh", "full_rebuild", "refresh_check", "dashboard", "pandas")
+             "refresh", "monthly_append", "full_rebuild", "refresh_check", "dashboard",
+             "pandas")
 
 
 @pytest.fixture(scope="module")
@@ -115,12 +116,16 @@ def test_the_run_checks_its_own_answers(report: str) -> None:
     notes = {r[0]: r[9] for r in table_rows(report)}
     assert re.search(r"patients checked [1-9]\d*; mismatches 0", notes[run.STEP_TITLES["check"]])
     assert "tables differing 0" in notes[run.STEP_TITLES["refresh_check"]]
+    # the product's path (ingest --append) brought the month forward incrementally
+    assert "incremental True" in notes[run.STEP_TITLES["monthly_append"]]
 
 
 def test_ratios_targets_and_pages_are_reported(report: str) -> None:
     assert re.search(r"- pandas / DuckDB at 20k: \*\*[\d.]+x\*\*", report)
     assert re.search(r"- compute / floor at 20k: \*\*[\d.]+\*\*", report)
     assert re.search(r"- incremental refresh / full rebuild at 20k: \*\*[\d.]+\*\*", report)
+    assert re.search(r"- `ingest --append` of one month / full rebuild at 20k: \*\*[\d.]+\*\*",
+                     report)
     assert "| compute / floor <= 3 at 20k |" in report
     pages = report.split("## Dashboard page queries", 1)[1]
     for page in ("overview", "my practice", "networks", "deprivation"):
