@@ -305,10 +305,12 @@ def step_monthly_append(spec: Spec) -> Result:
     from metrics import build
 
     cut = pl.lit(spec["new_month_start"]).str.to_date()
-    tables = {t: pl.read_parquet(p) for t, p in paths(spec["dir"]).items()}
-    month = tables["appointments"].filter(pl.col("appointment_date") >= cut)
+    # only the month is read, as its own extract file would be
+    tables = {t: pl.scan_parquet(p) for t, p in paths(spec["dir"]).items()}
+    month = tables["appointments"].filter(pl.col("appointment_date") >= cut).collect()
     result = build.result_from_tables(
-        {"appointments": month, **{t: tables[t].clear() for t in ("patients", "practices")}},
+        {"appointments": month, **{t: tables[t].head(0).collect()
+                                   for t in ("patients", "practices")}},
         "benchmark month")
     result.report.counts["patients"].files = 0  # as an appointments-only extract
     phases: dict[str, float] = {}
