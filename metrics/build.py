@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -84,20 +85,23 @@ def rebuild(result: IngestResult, path: Path, *, append: bool = False,
     Appending to a store that keeps refresh state (a build by this version), the appointments
     go in first, with the store's results and state as they were, and then the results are
     brought forward: incrementally when the data now reaches one month further
-    (metrics.refresh), otherwise in full. Returns that refresh's report (how, and why not
-    incrementally), or None when the results were computed with the load.
+    (metrics.refresh), otherwise in full. Both happen on a copy that replaces the store only
+    when both succeeded. Returns that refresh's report (how, and why not incrementally), or
+    None when the results were computed with the load.
 
     Progress runs forward: the store reports 0.1 and 0.5 while loading, then the results are
-    computed (here 0.2 to 0.9), then it reports 0.9 and 1.0 while swapping the file in."""
+    computed (here 0.2 to 0.9), then it reports 0.9 and 1.0 while swapping the file in
+    (appending: the store to 0.3, then the refresh)."""
     def store_step(label: str, fraction: float) -> None:
         if progress is not None:
             progress(label, 0.4 * fraction if fraction <= 0.5 else fraction)
 
     if append and refresh.has_state(path):
-        write_store(result, path, append=True, progress=_scaled(progress, 0.0, 0.3))
-        with contextlib.closing(connect_read_only(path)) as con:
-            params = default_results_params(con)
-        report = refresh.refresh_or_rebuild(path, params, _scaled(progress, 0.3, 0.7))
+        with _staged(Path(path)) as staging:
+            write_store(result, staging, append=True, progress=_scaled(progress, 0.0, 0.3))
+            with contextlib.closing(connect_read_only(staging)) as con:
+                params = default_results_params(con)
+            report = refresh.refresh_or_rebuild(staging, params, _scaled(progress, 0.3, 0.7))
         if progress is not None:
             progress("results brought forward", 1.0)
         return report
@@ -105,6 +109,19 @@ def rebuild(result: IngestResult, path: Path, *, append: bool = False,
                 after_load=persist_default_results(_scaled(progress, 0.2, 0.7)),
                 progress=store_step)
     return None
+
+
+@contextlib.contextmanager
+def _staged(path: Path) -> Iterator[Path]:
+    """A copy of the store to make several changes to; it replaces the store (os.replace, as
+    metrics.store does) only when they all succeeded, and goes otherwise."""
+    staging = path.with_name(f"{path.name}.staged-{os.getpid()}")
+    shutil.copyfile(path, staging)
+    try:
+        yield staging
+        os.replace(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
 
 
 def report_lines(report: refresh.RefreshReport | None) -> list[str]:

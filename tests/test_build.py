@@ -147,3 +147,23 @@ def test_a_rebuild_keeps_what_an_incremental_refresh_needs(tmp_path: Path):
         f"incrementally, because the window is still {report.params.window_start} to "
         f"{report.params.window_end} (the data's last complete month has not changed)"]
     assert refresh.has_state(path)
+
+
+def test_an_append_whose_results_fail_leaves_the_store_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # the rows and the results change together or not at all
+    path = tmp_path / "atomic.duckdb"
+    build.rebuild(build.result_from_tables(hand_extract(), "test"), path)
+    before = path.read_bytes()
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("the refresh broke")
+
+    monkeypatch.setattr(refresh, "refresh_or_rebuild", broken)
+    more = hand_extract()
+    more["appointments"] = more["appointments"].with_columns(
+        appointment_id=pl.col("appointment_id") + "-again")
+    with pytest.raises(RuntimeError, match="the refresh broke"):
+        build.rebuild(build.result_from_tables(more, "more"), path, append=True)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["atomic.duckdb"]
