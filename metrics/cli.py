@@ -166,7 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--db", type=Path, default=Path("data/continuity.duckdb"), metavar="FILE",
                    help="database file (default data/continuity.duckdb)")
     i.add_argument("--append", action="store_true",
-                   help="add to what the database holds instead of replacing it")
+                   help="add to what the database holds instead of replacing it; when the "
+                        "new rows bring the data one complete month further, the stored "
+                        "results move on one month incrementally")
     i.add_argument("--rejects", type=Path, metavar="CSV", help="write rejected rows here")
 
     c = sub.add_parser("compute", help="compute every index and write CSV files",
