@@ -321,11 +321,17 @@ def persist_results(con: duckdb.DuckDBPyConnection, params: Params,
     """Compute on a store's write connection and keep the result tables (result_<name>) and the
     parameters that made them (result_params), for the dashboard's default view."""
     run_pipeline(DuckDBBackend(con), params, progress)
+    keep_results(con, params)
+
+
+def keep_results(con: duckdb.DuckDBPyConnection, params: Params, store: str = "") -> None:
+    """The run's RESULT_TABLES as result_<name>, and result_params, into the store (`store`: an
+    attached store's prefix, e.g. 'store.', or '' on the store's own connection)."""
     for name in RESULT_TABLES:
-        con.execute(f"CREATE OR REPLACE TABLE result_{name} AS SELECT * FROM {name}")
+        con.execute(f"CREATE OR REPLACE TABLE {store}result_{name} AS SELECT * FROM {name}")
     rows = [(k, str(v)) for k, v in params.as_dict().items()]
-    con.execute("CREATE OR REPLACE TABLE result_params (key VARCHAR, value VARCHAR)")
-    con.executemany("INSERT INTO result_params VALUES (?, ?)", rows)
+    con.execute(f"CREATE OR REPLACE TABLE {store}result_params (key VARCHAR, value VARCHAR)")
+    con.executemany(f"INSERT INTO {store}result_params VALUES (?, ?)", rows)
 
 
 def stored_params(con: duckdb.DuckDBPyConnection) -> Params:

@@ -177,17 +177,13 @@ def _persist(con: duckdb.DuckDBPyConnection, params: Params, in_place: bool = Fa
     (`store`: the attached store's prefix, or '' on the store's own connection).
     `in_place`: update the big state tables that have a queries/refresh_keep_<step>.sql (only
     the months that changed) instead of writing them again."""
-    for name in engine.RESULT_TABLES:
-        con.execute(f"CREATE OR REPLACE TABLE {store}result_{name} AS SELECT * FROM {name}")
+    engine.keep_results(con, params, store)
     for name in state_steps():
         if in_place and (engine.QUERIES_DIR / f"refresh_keep_{name}.sql").is_file():
             con.execute(engine.query_text(f"refresh_keep_{name}"))
         else:
             sql = _state_query(name)
             con.execute(f"CREATE OR REPLACE TABLE {store}state_{name} AS {sql}")
-    con.execute(f"CREATE OR REPLACE TABLE {store}result_params (key VARCHAR, value VARCHAR)")
-    con.executemany(f"INSERT INTO {store}result_params VALUES (?, ?)",
-                    [(k, str(v)) for k, v in params.as_dict().items()])
     con.execute(f"CREATE OR REPLACE TABLE {store}state_fingerprint AS SELECT * FROM fingerprint")
 
 
