@@ -1,6 +1,7 @@
 """The engine's own mechanics, which no index defines but every result relies on: how the
 pipeline numbers patients and groups them (queries/patient_keys.sql, queries/patient_cells.sql),
-and that a step computed a month at a time equals it over all months (metrics/engine.py)."""
+and that a step computed a few months per query equals it over all months, however the months
+are cut (metrics/engine.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from metrics import engine
+from metrics.params import Params
 from metrics.sample import SampleConfig, generate
 
 
@@ -87,8 +89,8 @@ def test_a_query_covers_fewer_months_the_larger_its_spans_table() -> None:
 
 
 def test_month_batches_cover_every_month_once_in_order() -> None:
-    months = engine.months_frame(engine.months_in(engine.Params(
-        window_start=date(2024, 11, 1), window_end=date(2026, 10, 31))))
+    months = engine.months_frame(engine.months_in(Params(date(2024, 11, 1),
+                                                         date(2026, 10, 31))))
     for per_query in (1, 5, 24, 30):
         batches = engine.month_batches(months, per_query)
         assert [b.height for b in batches[:-1]] == [per_query] * (len(batches) - 1)
