@@ -167,3 +167,20 @@ def test_an_append_whose_results_fail_leaves_the_store_as_it_was(
         build.rebuild(build.result_from_tables(more, "more"), path, append=True)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["atomic.duckdb"]
+
+
+def test_appending_to_a_store_without_refresh_state_computes_in_full_and_keeps_it(
+        tmp_path: Path):
+    # a store from before this version keeps results but no refresh state: the append computes
+    # the results in full with the load, and keeps the state from then on
+    from metrics.store import write_store
+
+    path = tmp_path / "older.duckdb"
+    write_store(build.result_from_tables(hand_extract(), "older"), path)
+    assert not refresh.has_state(path)
+    more = hand_extract()
+    more["appointments"] = more["appointments"].with_columns(
+        appointment_id=pl.col("appointment_id") + "-again")
+    assert build.rebuild(build.result_from_tables(more, "more"), path, append=True) is None
+    assert refresh.has_state(path)
+    assert results.store_counts(results.open_results(path))["appointments"] == 38
