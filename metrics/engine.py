@@ -334,9 +334,9 @@ def keep_results(con: duckdb.DuckDBPyConnection, params: Params, store: str = ""
     con.executemany(f"INSERT INTO {store}result_params VALUES (?, ?)", rows)
 
 
-def stored_params(con: duckdb.DuckDBPyConnection) -> Params:
-    """The Params a store's result tables were computed with."""
-    values = dict(con.execute("SELECT key, value FROM result_params").fetchall())
+def stored_params(con: duckdb.DuckDBPyConnection, store: str = "") -> Params:
+    """The Params a store's result tables were computed with (`store` as for keep_results)."""
+    values = dict(con.execute(f"SELECT key, value FROM {store}result_params").fetchall())
     return Params(
         window_start=date.fromisoformat(values["window_start"]),
         window_end=date.fromisoformat(values["window_end"]),

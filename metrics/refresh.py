@@ -35,7 +35,6 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -147,15 +146,6 @@ def _view(con: duckdb.DuckDBPyConnection, name: str, store_table: str) -> None:
 def _table(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
     _drop(con, name)
     con.execute(f"CREATE TABLE {name} AS {sql}")
-
-
-def _stored_params(con: duckdb.DuckDBPyConnection) -> Params:
-    values = dict(con.execute("SELECT key, value FROM store.result_params").fetchall())
-    return Params(window_start=date.fromisoformat(values["window_start"]),
-                  window_end=date.fromisoformat(values["window_end"]),
-                  min_contacts=int(values["min_contacts"]), staff_group=values["staff_group"],
-                  modes=tuple(values["modes"].split(",")),
-                  collapse_same_day=values["collapse_same_day"] == "True")
 
 
 def _register_params(backend: engine.DuckDBBackend, params: Params) -> None:
@@ -279,8 +269,8 @@ def refresh(db_path: Path, progress: engine.Progress | None = None) -> RefreshRe
     appointments the store now holds. Raises RefreshError when that cannot be done exactly."""
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
-    parts = 5 + len(engine.PIPELINE)  # the laps below: copy, check, new month, steps, persist,
-    done = 0                          # swap
+    # the laps below: copy, check, new month, every pipeline step, persist, swap
+    parts, done = 5 + len(engine.PIPELINE), 0
 
     def lap(label: str) -> None:
         nonlocal clock, done
@@ -304,7 +294,7 @@ def refresh(db_path: Path, progress: engine.Progress | None = None) -> RefreshRe
                                "metrics.refresh.full_build, or by an earlier version): rebuild "
                                "it in full")
         backend = _open_store(con)
-        previous = _stored_params(con)
+        previous = engine.stored_params(con, "store.")
         params = next_month_params(previous)
         month = _month_params(params)
         last = engine.latest_appointment_date(backend)

@@ -37,7 +37,7 @@ REJECTS_SQL = ("CREATE TABLE ingest_rejects (\"table\" VARCHAR, file VARCHAR, li
 REPORT_SQL = "CREATE TABLE ingest_report (\"table\" VARCHAR, measure VARCHAR, value BIGINT)"
 UNKNOWNS_SQL = ("CREATE TABLE ingest_unknowns (\"table\" VARCHAR, \"column\" VARCHAR, "
                 "raw_value VARCHAR, count BIGINT)")
-META_SQL = "CREATE TABLE store_meta (key VARCHAR, value VARCHAR)"
+META_SQL = "CREATE OR REPLACE TABLE store_meta (key VARCHAR, value VARCHAR)"
 MODES_RECORDED_SQL = "SELECT count(*) FROM appointments WHERE mode <> 'unknown'"
 EXTRA_TABLES = {t: f"{t}_extra" for t in TABLES}
 
@@ -293,7 +293,7 @@ def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: boo
         step("writing database", 0.5)
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
         known_modes = con.execute(MODES_RECORDED_SQL).fetchone()[0]
-        con.execute(META_SQL.replace("CREATE TABLE", "CREATE OR REPLACE TABLE"))
+        con.execute(META_SQL)
         con.executemany("INSERT INTO store_meta VALUES (?, ?)",
                         _meta_rows(result, counts, appending, known_modes > 0))
         if after_load is not None:

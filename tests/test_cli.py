@@ -6,11 +6,15 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 
+from metrics import refresh
 from metrics.cli import main
+from metrics.sample import SampleConfig, generate
 from tests.extract_files import (
     APPOINTMENT_HEADER,
     PATIENT_HEADER,
@@ -19,6 +23,7 @@ from tests.extract_files import (
     table_counts,
     write,
 )
+from tests.test_refresh import assert_same_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = {
@@ -344,14 +349,6 @@ def test_ingest_append_of_the_next_month_brings_the_results_forward_incrementall
     # The monthly routine: a store built to August 2026, then September's appointments alone
     # appended. The results move on one month without recomputing the months they had, and
     # equal an ingest of everything in one go, table by table (results and refresh state).
-    from datetime import date
-
-    import polars as pl
-
-    from metrics import refresh
-    from metrics.sample import SampleConfig, generate
-    from tests.test_refresh import assert_same_tables
-
     tables = generate(SampleConfig(practices=3, pcns=1, scale=0.02))
     day = pl.col("appointment_date")
     files = {"august": day < date(2026, 9, 1),
