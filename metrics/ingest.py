@@ -675,9 +675,16 @@ def _read_table(paths: tuple[Path, ...], table: str, mapping: Mapping,
         mapped.append(_map_file(raw, i, table, tm, mapping, practice, report))
     report.counts[table].files += len(paths)
     report.source_files[table] = [str(p) for p in paths]
-    frame = pl.concat([m.frame for m in mapped], how="diagonal_relaxed")
     present = set.union(*(m.present for m in mapped))  # in at least one file
     extras = list(dict.fromkeys(e for m in mapped for e in m.extras))
+    frames = [m.frame for m in mapped]
+    del raw, mapped
+    frame = pl.concat(frames, how="diagonal_relaxed", rechunk=False)
+    del frames
+    # One chunk per column, copied now while only the raw text is held. The checks add columns
+    # of one chunk each, and polars copies a whole frame whose columns are chunked differently
+    # (the CSV reader makes hundreds of chunks) at each such step: 4.9 GB -> 3.7 GB at 10M rows.
+    frame = frame.rechunk()
     for name in FIELDS[table]:
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(name))
@@ -705,6 +712,8 @@ def _on_distinct(values: pl.Series, expr: Callable[[pl.Expr], pl.Expr]) -> pl.Se
     if distinct.is_empty():
         return values
     mapped = pl.DataFrame({"v": distinct}).select(expr(pl.col("v")))["v"]
+    if mapped.eq_missing(distinct).all():  # already tidy: share the column, copy nothing
+        return values
     return values.replace_strict(distinct, mapped, default=None, return_dtype=pl.Utf8)
 
 
@@ -721,13 +730,23 @@ def tidy_code(values: pl.Series) -> pl.Series:
 def tidy_id(values: pl.Series) -> pl.Series:
     """Trimmed id; blank -> null; digits grouped with spaces (NHS numbers, SystmOne ids) lose
     the spaces, so `943 476 5919` and `9434765919` are one patient."""
-    frame = pl.DataFrame({"v": values.str.strip_chars()})
-    v = pl.col("v")
-    if frame.select(v.str.contains(" ", literal=True).any()).item():
-        grouped = v.str.contains(r"^[0-9][0-9 ]*$")
-        frame = frame.select(pl.when(grouped).then(v.str.replace_all(" ", "", literal=True))
-                             .otherwise(v).alias("v"))
-    return frame.select(_blank_to_null(v))["v"].alias(values.name)
+    return _on_distinct(values, _id_expr).alias(values.name)
+
+
+def _id_expr(col: pl.Expr) -> pl.Expr:
+    text = col.str.strip_chars()
+    grouped = text.str.contains(r"^[0-9][0-9 ]*$")
+    return _blank_to_null(pl.when(grouped).then(text.str.replace_all(" ", "", literal=True))
+                          .otherwise(text))
+
+
+def tidy_unique_id(values: pl.Series) -> pl.Series:
+    """Trimmed id; blank -> null: for ids that are mostly distinct (appointment ids), where a
+    per-distinct-value pass would cost more than it saves; already-tidy ids are shared as they
+    are, not copied (10 million ids are about 400 MB of text)."""
+    if not (values.str.contains(r"^\s|\s$") | (values.str.len_bytes() == 0)).any():
+        return values
+    return values.to_frame("v").select(_blank_to_null(pl.col("v").str.strip_chars()))["v"]
 
 
 def _whole_number(col: pl.Expr) -> pl.Expr:
@@ -919,8 +938,7 @@ def _build_appointments(frame: pl.DataFrame, present: set[str], tm: TableMapping
     frame = frame.with_columns(
         dates.parse_dates(frame["appointment_date"]).alias("__date"),
         dates.parse_times(frame["appointment_time"]).alias("__time"),
-        frame.select(_blank_to_null(c("appointment_id").str.strip_chars()))
-        .to_series().alias("__id"),
+        tidy_unique_id(frame["appointment_id"]).alias("__id"),
         tidy_id(frame["patient_id"]).alias("__patient"),
         tidy_code(frame["practice_code"]).alias("__practice"),
         tidy_text(frame["clinician_id"]).alias("__clinician"),

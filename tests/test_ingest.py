@@ -12,7 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metrics.ingest import ExtractFiles, IngestError, PracticeInfo
+from metrics.ingest import (
+    ExtractFiles,
+    IngestError,
+    PracticeInfo,
+    tidy_code,
+    tidy_id,
+    tidy_text,
+    tidy_unique_id,
+)
 from tests.extract_files import (
     APPOINTMENT_HEADER,
     TODAY,
@@ -158,6 +166,39 @@ def test_spaced_digit_ids_are_one_patient_but_other_ids_keep_their_spaces(tmp_pa
             appointment(3, "AB 12", "2024-03-03")]
     ids = ingest(canonical(tmp_path, rows)).tables["appointments"]["patient_id"].to_list()
     assert sorted(ids) == ["9434765919", "9434765919", "AB 12"]
+
+
+def _blank_to_none(text: str) -> str | None:
+    return text or None
+
+
+def _tidy_id(text: str) -> str | None:
+    text = text.strip()
+    grouped = text[:1].isdigit() and all(ch.isdigit() or ch == " " for ch in text)
+    return _blank_to_none(text.replace(" ", "") if grouped else text)
+
+
+TIDIERS = {  # each tidier and what it does to one value
+    tidy_id: _tidy_id,
+    tidy_unique_id: lambda text: _blank_to_none(text.strip()),
+    tidy_text: lambda text: _blank_to_none(" ".join(text.split())),
+    tidy_code: lambda text: _blank_to_none(text.strip().upper()),
+}
+
+
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="aB19 \t", max_size=6)), max_size=12),
+       st.integers(1, 4))
+def test_values_are_tidied_one_by_one_whether_or_not_any_needs_it(values: list[str | None],
+                                                                   chunks: int) -> None:
+    # Already-tidy columns come back shared rather than copied (the ingest's memory), so both
+    # paths are checked, on a column read in several chunks as the CSV reader makes them.
+    size = -(-len(values) // chunks) or 1
+    column = pl.concat([pl.Series("v", values[i:i + size], dtype=pl.Utf8)
+                        for i in range(0, max(len(values), 1), size)], rechunk=False)
+    for tidy, one in TIDIERS.items():
+        expected = [None if v is None else one(v) for v in values]
+        assert tidy(column).to_list() == expected
+        assert tidy(pl.Series("v", expected, dtype=pl.Utf8)).to_list() == expected
 
 
 def test_columns_are_found_case_and_spacing_insensitively_and_extras_kept(tmp_path: Path
