@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -48,6 +50,9 @@ SESSION_CONF: dict[str, str] = {
     # then cast to text, see spark_type) instead of failing with UNSUPPORTED_TIME_TYPE
     "spark.sql.timeType.enabled": "true",
     "spark.driver.extraJavaOptions": "-Dlog4j2.level=error",
+    # The engine keeps temporary views only; without this Spark leaves an empty
+    # `spark-warehouse` directory wherever the command ran.
+    "spark.sql.warehouse.dir": str(Path(tempfile.gettempdir()) / "continuity-spark-warehouse"),
 }
 
 INSTALL_HINT = "the Spark engine needs PySpark: pip install -r requirements-spark.txt"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import math
+import os
 import subprocess
 import sys
 from datetime import date
@@ -345,15 +346,20 @@ def cli_compute(folder: Path, suffix: str, out: Path, *engine_options: str) -> N
 @spark
 def test_cli_on_spark_writes_the_files_duckdb_writes_from_csv(small_extract: Path,
                                                                tmp_path: Path) -> None:
-    """The real command in its own process (its own JVM, started and stopped by the CLI)."""
+    """The real command in its own process (its own JVM, started and stopped by the CLI), run
+    from an analyst's folder, which it leaves as it was (no `spark-warehouse` left behind)."""
     cli_compute(small_extract, "csv", tmp_path / "duckdb")
+    folder = tmp_path / "analyst"
+    folder.mkdir()
     done = subprocess.run(
         [sys.executable, "-m", "metrics", "--quiet", "compute", "--engine", "spark",
          "--spark-master", "local[2]", *extract_arguments(small_extract),
          "--out", str(tmp_path / "spark")],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+        cwd=folder, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+        text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert_same_files(tmp_path / "duckdb", tmp_path / "spark")
+    assert list(folder.iterdir()) == []
 
 
 @spark
