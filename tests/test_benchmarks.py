@@ -28,7 +28,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> str:
     tmp = tmp_path_factory.mktemp("bench")
     out = tmp / "RESULTS.md"
     code = run.main(["--scales", "20k", "--pandas-scales", "20k", "--ingest-scale", "20k",
-                     "--refresh-scale", "20k", "--out", str(out), "--work-dir", str(tmp / "w")])
+                     "--refresh-scale", "20k", "--repeat", "2", "--out", str(out),
+                     "--work-dir", str(tmp / "w")])
     assert code == 0
     return out.read_text()
 
@@ -61,6 +62,24 @@ def test_a_bad_scale_is_one_line_and_exit_2_and_leaves_no_work_folder(
     err = capsys.readouterr().err
     assert err.startswith("error: 'lots' is not a number") and err.count("\n") == 1
     assert set(Path("/tmp").glob("continuity-bench-*")) == before
+
+
+def test_repeated_runs_report_the_median_run_with_median_steps_and_the_largest_peak() -> None:
+    def compute(seconds: float, peak: float, contacts: float) -> run.Measured:
+        return run.Measured("compute", "1M", "duckdb", rows=10, seconds=seconds, peak_mb=peak,
+                            extra={"steps": {"contacts": contacts, "upc": 0.1}})
+
+    m = run.median_run([compute(2.3, 400, 0.30), compute(1.9, 450, 0.20), compute(2.0, 420, 0.25)])
+    assert (m.seconds, m.peak_mb) == (2.0, 450)
+    assert m.extra["steps"] == {"contacts": 0.25, "upc": 0.1}
+    assert m.details == {"median of runs (s)": "1.90 / 2.00 / 2.30"}
+    # an even count: the lower middle run, a real one, not an average of two
+    assert run.median_run([compute(3.0, 1, 0.3), compute(1.0, 1, 0.1)]).seconds == 1.0
+
+
+def test_a_repeat_below_one_is_one_line_and_exit_2(capsys) -> None:  # noqa: ANN001
+    assert run.main(["--scales", "20k", "--repeat", "0"]) == 2
+    assert capsys.readouterr().err == "error: --repeat 0: a step runs at least once\n"
 
 
 def test_a_step_measured_again_replaces_the_earlier_measurement() -> None:
@@ -110,6 +129,14 @@ def test_every_step_has_rows_time_and_peak_memory(report: str) -> None:
         assert float(peak.replace(",", "")) > 50  # a Python process holds at least that
         if titles.get(title) in ("compute", "floor", "pandas", "ingest", "refresh"):
             assert 15_000 < int(n.replace(",", "")) < 25_000
+
+
+def test_the_ratio_steps_ran_as_often_as_asked_and_the_others_once(report: str) -> None:
+    notes = {r[0]: r[9] for r in table_rows(report)}
+    for step in run.REPEATED:
+        assert re.search(r"median of runs \(s\) [\d.]+ / [\d.]+(;|$)",
+                         notes[run.STEP_TITLES[step]]), step
+    assert "median of runs" not in notes[run.STEP_TITLES["ingest"]]
 
 
 def test_the_run_checks_its_own_answers(report: str) -> None:
