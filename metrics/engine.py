@@ -55,6 +55,7 @@ INDEX_STEPS: tuple[str, ...] = (
 # Monthly chart series over trailing 12-month windows, from the (patient, clinician, month)
 # table with integer keys (patient_clinician_monthly); benchmarks time them apart from the indices.
 SERIES_STEPS: tuple[str, ...] = (
+    "pair_spans",
     "gp_spans",
     "inferred_gp",
     "group_inferred_gp_monthly",

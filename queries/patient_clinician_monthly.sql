@@ -1,8 +1,9 @@
 -- patient_clinician_monthly: per patient, clinician and calendar month (numbered year * 12 +
 -- month, so month ranges are integer arithmetic), the contacts that the monthly steps read:
 --   n            counted contacts (staff group, modes, same-day collapse), as UPC counts them,
---                for the rolling UPC (counted_spans);
---   gp_n         GP contacts (`gp_counted`, as SLICC counts them), for inferred_gp;
+--                for the rolling UPC (pair_spans, counted_spans);
+--   gp_n         GP contacts (`gp_counted`, as SLICC counts them), for inferred_gp (pair_spans,
+--                gp_spans) and active patient-months;
 --   gp_last_date the last GP contact's date (inferred_gp's tie-break);
 --   gp_window_n  GP contacts in the window (in the first month, those on or after window_start),
 --                for SLICC (group_named_gp_monthly, group_inferred_gp_monthly) and OPR.

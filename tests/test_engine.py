@@ -1,10 +1,11 @@
 """The engine's own mechanics, which no index defines but every result relies on: how the
 pipeline numbers patients and groups them (queries/patient_keys.sql, queries/patient_cells.sql),
-and that a step computed a few months per query equals it over all months, however the months
-are cut (metrics/engine.py)."""
+the spans the monthly steps read (queries/pair_spans.sql), and that a step computed a few months
+per query equals it over all months, however the months are cut (metrics/engine.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import duckdb
@@ -105,3 +106,40 @@ def test_the_backend_cuts_by_the_size_of_the_step_s_spans_table(
     rows = computed.fetch("SELECT count(*) AS n FROM counted_spans")["n"][0]
     assert rows < engine.SPAN_ROWS_PER_QUERY / 24  # a small extract: every month in one query
     assert [b.height for b in computed.month_batches(months, "counted_spans")] == [24]
+
+
+def test_pair_spans_count_each_pair_s_twelve_months_ending_with_each_month() -> None:
+    # Staff group "clinical": nurses' contacts count in n (UPC's) but not in gp_n (SLICC's), so
+    # the two counts of one window differ. Expected by brute force from the monthly counts.
+    backend = _loaded(generate(SampleConfig(practices=2, pcns=1, scale=0.01)))
+    engine.run_pipeline(backend, replace(engine.default_params(backend), staff_group="clinical"))
+    day = pl.col("last_date").cast(pl.Int32).alias("last_day")
+    monthly = backend.fetch("SELECT patient_key, clinician_key, month_number, n, gp_n, "
+                            "gp_last_date AS last_date FROM patient_clinician_monthly"
+                            ).with_columns(day).drop("last_date")
+    pair = ["patient_key", "clinician_key"]
+    first, last = monthly["month_number"].min(), monthly["month_number"].max()
+    grid = (monthly.select(pair).unique()
+            .join(pl.DataFrame({"month_number": range(first, last + 12)},
+                               schema={"month_number": pl.Int32}), how="cross")
+            .join(monthly, on=[*pair, "month_number"], how="left").fill_null(0)
+            .sort([*pair, "month_number"]))
+    twelve = {"window_size": 12, "min_samples": 1}
+    expected = grid.with_columns(
+        pl.col("n").rolling_sum(**twelve).over(pair),
+        pl.col("gp_n").rolling_sum(**twelve).over(pair),
+        pl.col("last_day").rolling_max(**twelve).over(pair),
+    ).filter((pl.col("n") > 0) | (pl.col("gp_n") >= 2))
+    spans = backend.fetch("SELECT * FROM pair_spans").with_columns(day)
+    covered = (spans.with_columns(pl.int_ranges("from_month", "to_month", dtype=pl.Int32)
+                                  .alias("month_number"))
+               .explode("month_number"))
+    assert covered.select([*pair, "month_number"]).is_duplicated().sum() == 0  # one span a month
+    columns = [*pair, "month_number", "n", "gp_n"]
+    assert_frame_equal(covered.select(columns).sort(columns),
+                       expected.select(columns).sort(columns))
+    assert (monthly["n"] != monthly["gp_n"]).sum() > 100
+    # the latest GP contact, where a GP history is read (gp_spans: two contacts or more)
+    gp = [*pair, "month_number", "last_day"]
+    assert_frame_equal(covered.filter(pl.col("gp_n") >= 2).select(gp).sort(gp),
+                       expected.filter(pl.col("gp_n") >= 2).select(gp).sort(gp))
