@@ -146,17 +146,29 @@ def step_compute(spec: Spec) -> Result:
     return {"rows": appointment_count(spec["dir"]), "seconds": seconds, "steps": steps}
 
 
-def step_floor(spec: Spec) -> Result:
-    """A bare GROUP BY patient_id, clinician_id count over the same Parquet file."""
+def _bare_query(spec: Spec, name: str) -> tuple[duckdb.DuckDBPyConnection, float]:
+    """benchmarks/sql/<name>.sql over the Parquet files into a table <name>; its seconds."""
     con = duckdb.connect()
     configure(con, spec)
     parquet_views(con, spec["dir"])
     started = time.perf_counter()
-    engine.DuckDBBackend(con).materialise("floor", sql("floor"))
-    seconds = time.perf_counter() - started
+    engine.DuckDBBackend(con).materialise(name, sql(name))
+    return con, time.perf_counter() - started
+
+
+def step_floor(spec: Spec) -> Result:
+    """A bare GROUP BY patient_id, clinician_id count over the same Parquet file."""
+    con, seconds = _bare_query(spec, "floor")
     groups = con.execute("SELECT count(*) FROM floor").fetchone()[0]
     return {"rows": appointment_count(spec["dir"]), "seconds": seconds,
             "details": {"patient-clinician pairs": groups}}
+
+
+def step_ordered_floor(spec: Spec) -> Result:
+    """One bare ordered window over the same Parquet file (each patient's appointments in
+    date, time and id order)."""
+    _, seconds = _bare_query(spec, "ordered_floor")
+    return {"rows": appointment_count(spec["dir"]), "seconds": seconds}
 
 
 def step_pandas(spec: Spec) -> Result:

@@ -18,9 +18,9 @@ from metrics import engine
 from metrics.params import Params
 from metrics.sample import SampleConfig, generate
 
-STEPS_RUN = ("generate", "compute", "floor", "check", "to_csv", "ingest", "refresh_setup",
-             "refresh", "monthly_append", "full_rebuild", "refresh_check", "dashboard",
-             "pandas")
+STEPS_RUN = ("generate", "compute", "floor", "ordered_floor", "check", "to_csv", "ingest",
+             "refresh_setup", "refresh", "monthly_append", "full_rebuild", "refresh_check",
+             "dashboard", "pandas")
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,8 @@ def test_every_step_has_rows_time_and_peak_memory(report: str) -> None:
         assert "failed" not in notes
         assert float(wall.replace(",", "")) >= 0 and float(cpu.replace(",", "")) > 0
         assert float(peak.replace(",", "")) > 50  # a Python process holds at least that
-        if titles.get(title) in ("compute", "floor", "pandas", "ingest", "refresh"):
+        if titles.get(title) in ("compute", "floor", "ordered_floor", "pandas", "ingest",
+                                 "refresh"):
             assert 15_000 < int(n.replace(",", "")) < 25_000
 
 
@@ -150,6 +151,7 @@ def test_the_run_checks_its_own_answers(report: str) -> None:
 def test_ratios_targets_and_pages_are_reported(report: str) -> None:
     assert re.search(r"- pandas / DuckDB at 20k: \*\*[\d.]+x\*\*", report)
     assert re.search(r"- compute / floor at 20k: \*\*[\d.]+\*\*", report)
+    assert re.search(r"- one ordered window / floor at 20k: \*\*[\d.]+\*\*", report)
     assert re.search(r"- incremental refresh / full rebuild at 20k: \*\*[\d.]+\*\*", report)
     assert re.search(r"- `ingest --append` of one month / full rebuild at 20k: \*\*[\d.]+\*\*",
                      report)
