@@ -6,12 +6,12 @@
 Generates the synthetic ICB (metrics.sample) at each scale as Parquet under a temporary
 directory, then runs every step in its own process (benchmarks/steps.py) so that wall time and
 peak memory belong to that step: compute (the full pipeline into a DuckDB file, under
---memory-limit with a spill directory), the floor (a bare GROUP BY) and one bare ordered
-window beside it, the check of a slice of
-patients against metrics/reference.py, ingest of a CSV extract (metrics.ingest + store), the
-dashboard's page queries, the incremental refresh against a full rebuild, the pandas baseline
-and the Spark engine. RESULTS.md is rewritten after every step, so an interrupted run still
-leaves its measurements. Targets (issue 6) are reported, never asserted.
+--memory-limit with a spill directory), the floor (a bare GROUP BY) and one bare ordered window
+beside it, the check of a slice of patients against metrics/reference.py, ingest of a CSV
+extract (metrics.ingest + store), the dashboard's page queries, the incremental refresh against
+a full rebuild, the pandas baseline and the Spark engine. RESULTS.md is rewritten after every
+step, so an interrupted run still leaves its measurements. Targets (issue 6) are reported, never
+asserted.
 
 --repeat N runs compute, both floors and the pandas baseline N times each (fresh processes, a
 fresh database) and reports the run of median wall time: on this shared 2-core machine one
