@@ -677,14 +677,10 @@ def _read_table(paths: tuple[Path, ...], table: str, mapping: Mapping,
     report.source_files[table] = [str(p) for p in paths]
     present = set.union(*(m.present for m in mapped))  # in at least one file
     extras = list(dict.fromkeys(e for m in mapped for e in m.extras))
-    frames = [m.frame for m in mapped]
-    del raw, mapped
-    frame = pl.concat(frames, how="diagonal_relaxed", rechunk=False)
-    del frames
     # One chunk per column, copied now while only the raw text is held. The checks add columns
     # of one chunk each, and polars copies a whole frame whose columns are chunked differently
     # (the CSV reader makes hundreds of chunks) at each such step: 4.9 GB -> 3.5 GB at 10M rows.
-    frame = frame.rechunk()
+    frame = pl.concat([m.frame for m in mapped], how="diagonal_relaxed").rechunk()
     for name in FIELDS[table]:
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(name))
