@@ -72,6 +72,11 @@ class Viewer:
         return self.per_gp and self.sees_in_full(practice)
 
     @property
+    def sees_everything(self) -> bool:
+        """Every practice in full (admin, local mode): store-wide exact totals may show."""
+        return self.full_practices is None and not self.restricted
+
+    @property
     def restricted(self) -> bool:
         """True when some practices must not appear at all (a reviewer's scope)."""
         return self.scope_pcns is not None or self.scope_icbs is not None

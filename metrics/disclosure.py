@@ -1,16 +1,32 @@
 """Statistical disclosure control: one policy for every shared view and export.
 
-Default: the NHS rule (nhs-conventions.md): counts 1-7 shown as `*`, other counts rounded to the
-nearest 5, zero stays 0; a ratio is recomputed from its rounded numerator and denominator; a mean
-over individuals is shown only when it rests on 8 or more of them. A practice's own internal view
-may use `NO_CONTROL`. Suppressed cells are the string `*`; undefined ones stay blank.
+The NHS rule (docs/methods.md, "Disclosure control"): counts 1-7 are shown as `*`, other counts
+rounded to the nearest 5, zero stays 0; a mean over individuals is shown only when it rests on 8
+or more of them. Below that, what this module adds so that nothing shown gives a count back:
+
+- every number derived from counts is computed from the *disclosed* counts: ratios and coverage
+  from the rounded numerator and denominator, Wilson limits from the rounded counts, t limits of
+  a mean from the rounded number of patients. A derived column whose inputs are not in the frame
+  is suppressed with them, never left exact;
+- complementary suppression: within a partition (the members of a total shown elsewhere, such as
+  the practices of a PCN or the categories of a mix), a single suppressed count would be given
+  back by subtraction, so the smallest other non-zero count is suppressed too;
+- a group figure (a PCN, an ICB, a deprivation band) rests on at least `min_practices`
+  practices, else its whole row is suppressed: a band of one practice is that practice.
+
+A practice's own internal view uses `NO_CONTROL`. Suppressed cells are the string `*`; undefined
+ones stay blank.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
+
+from metrics.stats.intervals import mean_interval, wilson_exprs
 
 SUPPRESSED = "*"
 
@@ -21,24 +37,29 @@ class DisclosureRule:
     suppress_below: int = 8  # counts 1 .. suppress_below - 1 become "*"
     round_to: int = 5
     min_individuals_for_mean: int = 8
+    min_practices: int = 3  # behind any group figure (column `practices`)
 
     def describe(self) -> str:
         if self.name == "none":
             return "none: exact numbers (the practice's own internal view)"
         return (
             f"{self.name}: counts 1-{self.suppress_below - 1} shown as *, other counts rounded to "
-            f"the nearest {self.round_to}, zero stays 0; ratios from the rounded numerator and "
-            f"denominator; means over fewer than {self.min_individuals_for_mean} patients not shown"
+            f"the nearest {self.round_to}, zero stays 0; ratios, coverage and intervals computed "
+            f"from the rounded counts; means over fewer than {self.min_individuals_for_mean} "
+            f"patients not shown; a second count suppressed where one suppressed member of a "
+            f"total could be found by subtraction; group figures resting on fewer than "
+            f"{self.min_practices} practices not shown"
         )
 
 
 NHS_RULE = DisclosureRule("nhs")
-NO_CONTROL = DisclosureRule("none", suppress_below=1, round_to=1, min_individuals_for_mean=0)
+NO_CONTROL = DisclosureRule("none", suppress_below=1, round_to=1, min_individuals_for_mean=0,
+                            min_practices=0)
 RULES = {"nhs": NHS_RULE, "none": NO_CONTROL}
 
 # Column conventions of the result tables (see queries/group_indices.sql).
 COUNT_COLUMNS = ("patients", "eligible_patients", "contacts", "list_patients", "gp_contacts",
-                 "appointments")
+                 "appointments", "numerator", "denominator")
 RATIOS = {  # ratio -> (numerator, denominator)
     "slicc": ("slicc_numerator", "slicc_denominator"),
     "opr": ("opr_numerator", "opr_denominator"),
@@ -46,69 +67,151 @@ RATIOS = {  # ratio -> (numerator, denominator)
     "share": ("numerator", "denominator"),
     "slicc_inferred": ("slicc_inferred_numerator", "slicc_inferred_denominator"),
     "inferred_gp_coverage": ("slicc_inferred_denominator", "gp_contacts"),
+    "named_gp_coverage": ("slicc_denominator", "gp_contacts"),
 }
-MEAN_SUFFIXES = ("_mean", "_sd", "_lci", "_uci")
+MEAN_STEMS = ("upc", "coc", "secon", "mmci", "hhi", "kpc")
+MEAN_SUFFIXES = ("_mean", "_sd")
+INTERVAL_SUFFIXES = ("_lci", "_uci")
 MEAN_N = "eligible_patients"
+PRACTICES = "practices"  # how many practices a group row rests on
+_ALL = "__partition_all"
 
 
-def _count_columns(df: pl.DataFrame) -> list[str]:
+def count_columns(df: pl.DataFrame) -> list[str]:
     cols = [c for c in df.columns if c in COUNT_COLUMNS]
-    cols += [c for c in df.columns if c.endswith(("_numerator", "_denominator"))]
+    cols += [c for c in df.columns if c.endswith(("_numerator", "_denominator"))
+             and c not in cols]
     return cols
+
+
+def _round(x: pl.Expr, rule: DisclosureRule) -> pl.Expr:
+    return (x + rule.round_to // 2) // rule.round_to * rule.round_to
 
 
 def controlled_count(column: str, rule: DisclosureRule) -> pl.Expr:
     """A count as text: 0, '*' for 1..k-1, else rounded to the nearest `round_to`."""
     x = pl.col(column).cast(pl.Int64)
-    rounded = ((x + rule.round_to // 2) // rule.round_to * rule.round_to).cast(pl.Utf8)
     return (
         pl.when(x.is_null()).then(None)
         .when(x == 0).then(pl.lit("0"))
         .when(x < rule.suppress_below).then(pl.lit(SUPPRESSED))
-        .otherwise(rounded)
+        .otherwise(_round(x, rule).cast(pl.Utf8))
         .alias(column)
     )
 
 
-def _rounded(column: str, rule: DisclosureRule) -> pl.Expr:
-    x = pl.col(column).cast(pl.Int64)
-    return pl.when((x > 0) & (x < rule.suppress_below)).then(None).otherwise(
-        (x + rule.round_to // 2) // rule.round_to * rule.round_to)
+def _hidden(column: str) -> str:
+    return f"__hidden_{column}"
 
 
-def apply(df: pl.DataFrame, rule: DisclosureRule) -> pl.DataFrame:
-    """Apply `rule` to a frame of result columns (counts, ratios with their numerator and
-    denominator, means with eligible_patients). Patient-level frames must never reach here."""
+def _complementary(df: pl.DataFrame, counts: Sequence[str], partition: Sequence[str]
+                   ) -> pl.DataFrame:
+    """Where exactly one member of a partition has a suppressed count, suppress the smallest
+    other non-zero count of that column too (one pass: a partition is one total's members)."""
+    by = list(partition) or [_ALL]
+    if not partition:
+        df = df.with_columns(pl.lit(0).alias(_ALL))
+    out = []
+    for c in counts:
+        hidden = pl.col(_hidden(c))
+        x = pl.col(c).cast(pl.Int64)
+        candidate = ~hidden & (x > 0)
+        smallest = pl.when(candidate).then(x).min().over(by)
+        first = (candidate & (x == smallest)).cast(pl.Int32).cum_sum().over(by) == 1
+        lone = hidden.cast(pl.Int32).sum().over(by) == 1
+        out.append((hidden | (lone & candidate & (x == smallest) & first)).alias(_hidden(c)))
+    df = df.with_columns(out)
+    return df.drop(_ALL) if not partition else df
+
+
+def apply(df: pl.DataFrame, rule: DisclosureRule, partition: Sequence[str] | None = None
+          ) -> pl.DataFrame:
+    """Apply `rule` to a frame of result columns: counts, ratios with their numerator and
+    denominator, means with eligible_patients, intervals (`<stem>_lci`, `<stem>_uci`), and
+    `practices` for group rows. `partition` names the columns whose rows are members of one
+    total (an empty list: the whole frame), for complementary suppression; None: no total.
+    Patient-level frames must never reach here."""
     if "patient_id" in df.columns:
         raise ValueError("patient-level rows never leave through shared views or exports")
     if rule.name == "none":
         return df
+    counts = count_columns(df)
+    # blank `practices`: not a group of practices (a practice, or a group inside one)
+    small_group = (pl.col(PRACTICES) < rule.min_practices
+                   if PRACTICES in df.columns and rule.min_practices else pl.lit(False))
+    out = df.with_columns(small_group.fill_null(False).alias("__small_group"))
+    out = out.with_columns(
+        (pl.col("__small_group") | pl.col(c).cast(pl.Int64).is_between(1, rule.suppress_below - 1)
+         ).fill_null(False).alias(_hidden(c)) for c in counts)
+    if partition is not None:
+        out = _complementary(out, counts, partition)
+    # the disclosed counts as numbers (null where suppressed): everything below derives from them
+    shown = {c: pl.when(pl.col(_hidden(c))).then(None)
+             .otherwise(_round(pl.col(c).cast(pl.Int64), rule)) for c in counts}
+    small = pl.col("__small_group")
     exprs: list[pl.Expr] = []
     for ratio, (num, den) in RATIOS.items():
-        if ratio in df.columns and num in df.columns and den in df.columns:
-            n, d = _rounded(num, rule), _rounded(den, rule)
-            exprs.append(
-                pl.when(pl.col(num).is_null() | pl.col(den).is_null() | (pl.col(den) == 0))
-                .then(None)
-                .when((pl.col(num) > 0) & (pl.col(num) < rule.suppress_below)
-                      | (pl.col(den) < rule.suppress_below))
-                .then(pl.lit(SUPPRESSED))
-                .otherwise((n / d).cast(pl.Utf8))
-                .alias(ratio)
-            )
-        elif ratio in df.columns and MEAN_N in df.columns:  # e.g. upc_pooled without its parts
-            exprs.append(_mean_guard(ratio, rule))
-    if MEAN_N in df.columns:
-        exprs += [_mean_guard(c, rule) for c in df.columns
-                  if c.endswith(MEAN_SUFFIXES) and not c.startswith(tuple(RATIOS))]
-    out = df.with_columns(exprs) if exprs else df
-    return out.with_columns([controlled_count(c, rule) for c in _count_columns(df)])
+        if ratio not in df.columns:
+            continue
+        if num in counts and den in counts:
+            n, d = shown[num], shown[den]
+            hidden = pl.col(_hidden(num)) | pl.col(_hidden(den))
+            undefined = pl.col(num).is_null() | pl.col(den).is_null() | (pl.col(den) == 0)
+            exprs.append(pl.when(undefined).then(None).when(hidden).then(pl.lit(SUPPRESSED))
+                         .otherwise((n / d).cast(pl.Utf8)).alias(ratio))
+            lo, hi = wilson_exprs(n, d)
+            interval = {"_lci": lo, "_uci": hi}
+            exprs += [pl.when(undefined | hidden).then(None).otherwise(e).alias(ratio + s)
+                      for s, e in interval.items() if ratio + s in df.columns]
+        else:  # its counts are not shown: nothing derived from them may be
+            exprs.append(pl.when(pl.col(ratio).is_null()).then(None)
+                         .otherwise(pl.lit(SUPPRESSED)).alias(ratio))
+            exprs += [pl.lit(None, pl.Float64).alias(ratio + s) for s in INTERVAL_SUFFIXES
+                      if ratio + s in df.columns]
+    limits_of_means = {}
+    for stem in MEAN_STEMS:
+        mean = f"{stem}_mean"
+        columns = [c for c in (mean, f"{stem}_sd") if c in df.columns]
+        if not columns:
+            continue
+        too_few = (small | (pl.col(MEAN_N) < rule.min_individuals_for_mean)
+                   if MEAN_N in df.columns else pl.lit(True))
+        exprs += [pl.when(pl.col(c).is_null()).then(None).when(too_few).then(pl.lit(SUPPRESSED))
+                  .otherwise(pl.col(c).cast(pl.Utf8)).alias(c) for c in columns]
+        limits = [stem + s for s in INTERVAL_SUFFIXES if stem + s in df.columns]
+        if limits and len(columns) == 2 and MEAN_N in counts:
+            limits_of_means[stem] = out.select(too_few.fill_null(True))[:, 0]
+        else:
+            exprs += [pl.lit(None, pl.Float64).alias(c) for c in limits]
+    derived = {e.meta.output_name() for e in exprs}
+    # any other interval (of a stem this module does not know) cannot be checked: hidden
+    exprs += [pl.lit(None, pl.Float64).alias(c) for c in df.columns
+              if c.endswith(INTERVAL_SUFFIXES) and c not in derived
+              and c.removesuffix("_lci").removesuffix("_uci") not in limits_of_means]
+    if limits_of_means:
+        exprs.append(shown[MEAN_N].alias("__n_shown"))
+    out = out.with_columns(exprs) if exprs else out
+    for stem, too_few in limits_of_means.items():
+        out = out.with_columns(_mean_limits(df, stem, out["__n_shown"], too_few))
+    out = out.with_columns(
+        pl.when(pl.col(c).is_null()).then(None).when(pl.col(_hidden(c))).then(pl.lit(SUPPRESSED))
+        .when(pl.col(c) == 0).then(pl.lit("0"))
+        .otherwise(_round(pl.col(c).cast(pl.Int64), rule).cast(pl.Utf8)).alias(c)
+        for c in counts)
+    if limits_of_means:
+        out = out.drop("__n_shown")
+    return out.drop("__small_group", *(_hidden(c) for c in counts))
 
 
-def _mean_guard(column: str, rule: DisclosureRule) -> pl.Expr:
-    return (
-        pl.when(pl.col(column).is_null()).then(None)
-        .when(pl.col(MEAN_N) < rule.min_individuals_for_mean).then(pl.lit(SUPPRESSED))
-        .otherwise(pl.col(column).cast(pl.Utf8))
-        .alias(column)
-    )
+def _mean_limits(df: pl.DataFrame, stem: str, n_shown: pl.Series, too_few: pl.Series
+                 ) -> list[pl.Series]:
+    """t limits of a mean from the disclosed (rounded) number of patients."""
+    def column(values: pl.Series) -> np.ndarray:
+        return values.cast(pl.Float64).fill_null(float("nan")).to_numpy()
+
+    lower, upper = mean_interval(column(df[f"{stem}_mean"]), column(df[f"{stem}_sd"]),
+                                 column(n_shown))
+    hide = too_few.to_numpy()
+    return [pl.Series(f"{stem}{suffix}", np.where(hide, np.nan, limit),
+                      dtype=pl.Float64).fill_nan(None)
+            for suffix, limit in zip(INTERVAL_SUFFIXES, (lower, upper), strict=True)]

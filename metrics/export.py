@@ -80,7 +80,7 @@ def write_shared_exports(con, params, out: Path, rule, *, include_gp_lists: bool
                          progress=None) -> list[Path]:  # noqa: ANN001
     """Shared CSV exports from a store connection: one file per level, monthly SLICC per
     practice, and the ingest rejects. Never patient-level rows; named-GP lists only on request."""
-    from metrics import disclosure, engine, pseudonym, results
+    from metrics import engine, pseudonym, results
 
     engine.run_pipeline(engine.DuckDBBackend(con), params, progress)
     source = results.ResultSource(con, params, "", cursor=False)
@@ -88,7 +88,7 @@ def write_shared_exports(con, params, out: Path, rule, *, include_gp_lists: bool
     written = []
     levels = (*SHARED_LEVELS, "gp_list") if include_gp_lists else SHARED_LEVELS
     for level in levels:
-        frame = disclosure.apply(results.summary(source, level), rule)
+        frame = results.disclose_level(source, results.summary(source, level), level, rule)
         scope = f"{level} level" + (" (named GP lists: internal use only)"
                                     if level == "gp_list" else "")
         about = about_lines(params, rule, scope)
@@ -98,7 +98,8 @@ def write_shared_exports(con, params, out: Path, rule, *, include_gp_lists: bool
         path = out / f"{level}.csv"
         path.write_bytes(csv_bytes(frame, about))
         written.append(path)
-    monthly = disclosure.apply(results.slicc_monthly(source, "practice"), rule)
+    monthly = results.disclose_level(source, results.slicc_monthly(source, "practice"),
+                                     "practice", rule, also=["month"])
     path = out / "slicc_monthly.csv"
     path.write_bytes(csv_bytes(monthly, about_lines(params, rule, "practice x month")))
     written.append(path)

@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 
 from metrics.access import Viewer
-from metrics.disclosure import NO_CONTROL, SUPPRESSED
+from metrics.disclosure import NO_CONTROL
 from metrics.disclosure import apply as control
 from metrics.engine import query_text
 from metrics.results import ResultSource, Table
@@ -49,14 +49,6 @@ def _ratios(frame: pl.DataFrame) -> pl.DataFrame:
                        "slicc_inferred")
 
 
-def _hide_intervals(frame: pl.DataFrame) -> pl.DataFrame:
-    """An interval is hidden wherever its value is (disclosure control)."""
-    value = pl.col("slicc_inferred")
-    hidden = value.is_null() | (value.cast(pl.Utf8) == SUPPRESSED)
-    return frame.with_columns(pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c)
-                              for c in ("slicc_inferred_lci", "slicc_inferred_uci"))
-
-
 COLUMNS = ("slicc_inferred", "slicc_inferred_numerator", "slicc_inferred_denominator",
            "gp_contacts", "inferred_gp_coverage", "slicc_inferred_lci", "slicc_inferred_uci")
 
@@ -68,7 +60,7 @@ def practice_monthly(source: ResultSource, practice: str, viewer: Viewer) -> Tab
         return None
     rule = viewer.rule_for(practice)
     frame = _ratios(found).select(pl.col("month_start").alias("month"), *COLUMNS)
-    frame = _hide_intervals(control(frame, rule)) if rule.name != "none" else frame
+    frame = control(frame, rule)  # ratios, coverage and limits from the disclosed counts
     own = (f"rows of practice {practice}: exact numbers (the practice's own view)"
            if rule.name == "none" else None)
     return Table(f"practice_{practice}_slicc_inferred_monthly",

@@ -41,6 +41,7 @@ class ResultSource:
     cursor: bool = True
     # The practice directory, read once per source (every practice-page table asks for it).
     practice_rows: pl.DataFrame | None = field(default=None, repr=False, compare=False)
+    group_practice_rows: pl.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def table(self, name: str) -> str:
         if name not in (*engine.RESULT_TABLES, "practices"):
@@ -76,6 +77,33 @@ def check_level(level: str) -> str:
     return level
 
 
+# Levels whose rows are groups of practices: their figures carry how many practices they rest
+# on (`practices`), which disclosure control needs (metrics.disclosure).
+MULTI_PRACTICE_LEVELS = ("pcn", "sub_icb", "icb", "all", "practice_imd_quintile",
+                         "patient_imd_quintile", "age_band")
+
+
+def group_practices(source: ResultSource) -> pl.DataFrame:
+    """(level, group_code, practices) for every group of practices (queries/group_practices)."""
+    if source.group_practice_rows is None:
+        sql = engine.query_text("group_practices").format(table=source.table("group_indices"))
+        source.group_practice_rows = source.query(sql).with_columns(
+            pl.col("practices").cast(pl.Int64))
+    return source.group_practice_rows
+
+
+def with_practices(source: ResultSource, rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows with a `level` and `group_code`, with `practices` where the level is a group of
+    practices (blank for a practice and the groups inside one)."""
+    if not rows["level"].is_in(MULTI_PRACTICE_LEVELS).any():
+        return rows.with_columns(pl.lit(None, pl.Int64).alias("practices"))
+    joined = rows.join(group_practices(source), on=["level", "group_code"], how="left",
+                       maintain_order="left")
+    return joined.with_columns(
+        pl.when(pl.col("level").is_in(MULTI_PRACTICE_LEVELS))
+        .then(pl.col("practices").fill_null(0)).alias("practices"))
+
+
 def groups(source: ResultSource, level: str, group_codes: Sequence[str] | None = None
            ) -> pl.DataFrame:
     """group_indices rows of one level (optionally some groups), ordered by code."""
@@ -84,15 +112,15 @@ def groups(source: ResultSource, level: str, group_codes: Sequence[str] | None =
     if group_codes is not None:
         sql += " AND list_contains(?, group_code)"
         args.append(list(group_codes))
-    return source.query(sql + " ORDER BY group_code, subgroup", args)
+    return with_practices(source, source.query(sql + " ORDER BY group_code, subgroup", args))
 
 
 def group_rows(source: ResultSource, keys: Sequence[tuple[str, str]]) -> pl.DataFrame:
     """group_indices rows of some (level, group_code) pairs, in one query."""
     sql = (f"SELECT * FROM {source.table('group_indices')} "
            "WHERE list_contains(?, level) AND list_contains(?, group_code)")
-    rows = source.query(sql, [[check_level(level) for level, _ in keys],
-                              [code for _, code in keys]])
+    rows = with_practices(source, source.query(sql, [[check_level(level) for level, _ in keys],
+                                                     [code for _, code in keys]]))
     wanted = pl.DataFrame({"level": [k[0] for k in keys], "group_code": [k[1] for k in keys]},
                           schema={"level": pl.Utf8, "group_code": pl.Utf8})
     return rows.join(wanted, on=["level", "group_code"], how="semi")
@@ -109,7 +137,8 @@ def monthly(source: ResultSource, level: str, group_codes: Sequence[str] | None 
     if subgroup is not None:
         sql += " AND subgroup = ?"
         args.append(subgroup)
-    return source.query(sql + " ORDER BY group_code, subgroup, month_start", args)
+    return with_practices(source,
+                          source.query(sql + " ORDER BY group_code, subgroup, month_start", args))
 
 
 def appointment_mix(source: ResultSource, practice_codes: Sequence[str] | None = None
@@ -139,7 +168,7 @@ SUMMARY_COLUMNS = (
     "upc_mean", "upc_sd", "coc_mean", "coc_sd", "secon_mean", "secon_sd", "mmci_mean",
     "mmci_sd", "hhi_mean", "hhi_sd", "kpc_mean", "kpc_sd",
     "upc_pooled", "upc_pooled_numerator", "upc_pooled_denominator",
-    "slicc", "slicc_numerator", "slicc_denominator", "named_gp_coverage",
+    "slicc", "slicc_numerator", "slicc_denominator", "named_gp_coverage", "gp_contacts",
     "opr", "opr_numerator", "opr_denominator",
 )
 LEVEL_LABELS = {
@@ -160,7 +189,17 @@ def summary(source: ResultSource, level: str, group_codes: Sequence[str] | None 
         keys.append(pl.col("list_patients"))
     elif level.startswith("practice_") and level != "practice_imd_quintile":
         keys.append(pl.col("subgroup").alias(level.removeprefix("practice_")))
-    return frame.select(*keys, *SUMMARY_COLUMNS)
+    return frame.select(*keys, *SUMMARY_COLUMNS,
+                        *(["practices"] if level in MULTI_PRACTICE_LEVELS else []))
+
+
+def disclose_level(source: ResultSource, frame: pl.DataFrame, level: str,
+                   rule: DisclosureRule, also: Sequence[str] = ()) -> pl.DataFrame:
+    """A level's rows (keyed by their first column) under `rule`, each group among the
+    members of its total; `also` adds partition columns (a month: each month's total)."""
+    frame, partition = with_partition(source, frame, level, frame.columns[0])
+    out = disclose(frame, rule, [*partition, *also])
+    return out.drop(PARENT) if PARENT in out.columns else out
 
 
 def slicc_monthly(source: ResultSource, level: str, group_codes: Sequence[str] | None = None,
@@ -174,6 +213,7 @@ def slicc_monthly(source: ResultSource, level: str, group_codes: Sequence[str] |
         pl.when(pl.col("slicc_denominator") > 0)
         .then(pl.col("slicc_numerator") / pl.col("slicc_denominator")).alias("slicc"),
         "slicc_numerator", "slicc_denominator", "gp_contacts",
+        *(["practices"] if level in MULTI_PRACTICE_LEVELS else []),
     )
 
 
@@ -274,8 +314,8 @@ def index_columns(key: str) -> list[str]:
     d = index(key)
     if d.kind == "ratio":
         cols = [d.key, f"{d.key}_numerator", f"{d.key}_denominator"]
-        if d.key == "slicc":
-            cols.append("named_gp_coverage")
+        if d.key == "slicc":  # coverage with its denominator, so it is computed as disclosed
+            cols += ["named_gp_coverage", "gp_contacts"]
     else:
         cols = [d.value_col, f"{d.key}_sd", "eligible_patients", "contacts"]
     return [*cols, f"{d.key}_lci", f"{d.key}_uci"]
@@ -292,26 +332,35 @@ def with_interval(df: pl.DataFrame, key: str) -> pl.DataFrame:
     return with_mean_ci(df, d.value_col, f"{d.key}_sd", "eligible_patients", d.key)
 
 
-def disclose(df: pl.DataFrame, rule: DisclosureRule, *keys: str) -> pl.DataFrame:
-    """`disclosure.apply`, and an index's interval is hidden wherever its value is hidden."""
-    from metrics import disclosure
-    from metrics.methods import index
+PARENT = "__parent"
 
-    out = disclosure.apply(df, rule)
-    if rule.name == "none":
-        return out
-    # a share's own counts are named plainly (numerator, denominator): control them too
-    plain = [c for c in ("numerator", "denominator") if c in df.columns]
-    if plain:
-        out = out.with_columns(disclosure.controlled_count(c, rule) for c in plain)
-    hide = []
-    for key in keys:
-        d = index(key)
-        value = pl.col(d.value_col)
-        hidden = value.is_null() | (value.cast(pl.Utf8) == disclosure.SUPPRESSED)
-        hide += [pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c)
-                 for c in (f"{d.key}_lci", f"{d.key}_uci") if c in out.columns]
-    return out.with_columns(hide) if hide else out
+
+def disclose(df: pl.DataFrame, rule: DisclosureRule,
+             partition: Sequence[str] | None = None) -> pl.DataFrame:
+    """`disclosure.apply`: counts controlled, everything derived from the disclosed counts;
+    `partition` names the columns whose rows are the members of one total."""
+    from metrics import disclosure
+
+    return disclosure.apply(df, rule, partition)
+
+
+def with_partition(source: ResultSource, rows: pl.DataFrame, level: str,
+                   key_col: str = "group_code") -> tuple[pl.DataFrame, list[str]]:
+    """Rows with the columns that say which total each is a member of (for complementary
+    suppression): a practice's PCN, a PCN's or sub-ICB's ICB, a practice for the groups inside
+    it; every other level's groups (ICBs, bands) are members of the whole."""
+    if level in ("gp_list", "practice_age_band", "practice_patient_imd_quintile",
+                 "practice_contacts_band"):
+        return rows, [key_col]
+    column = {"practice": "practice_code", "pcn": "pcn_code", "sub_icb": "sub_icb_code"}.get(level)
+    if column is None:
+        return rows, []
+    parent = "pcn_code" if level == "practice" else "icb_code"
+    parents = (directory(source)
+               .select(pl.col(column).fill_null("unknown").alias(key_col),
+                       pl.col(parent).fill_null("unknown").alias(PARENT))
+               .unique(key_col, keep="first"))
+    return rows.join(parents, on=key_col, how="left", maintain_order="left"), [PARENT]
 
 
 def stack(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
@@ -328,13 +377,19 @@ def stack(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
 def index_table(source: ResultSource, level: str, key: str, rule: DisclosureRule,
                 codes: Sequence[str] | None = None) -> pl.DataFrame:
     """One level's groups with one index, its n and interval, under `rule`."""
-    return index_rows(groups(source, level, codes), key, rule)
+    rows, partition = with_partition(source, groups(source, level, codes), level)
+    return index_rows(rows, key, rule, partition)
 
 
-def index_rows(rows: pl.DataFrame, key: str, rule: DisclosureRule) -> pl.DataFrame:
-    """group_indices rows cut to one index, its n and interval, under `rule`."""
-    frame = with_interval(rows, key).select("group_code", "subgroup", *index_columns(key))
-    return disclose(frame, rule, key)
+def index_rows(rows: pl.DataFrame, key: str, rule: DisclosureRule,
+               partition: Sequence[str] | None = None) -> pl.DataFrame:
+    """group_indices rows cut to one index, its n, its interval and the practices a group
+    rests on, under `rule`."""
+    extra = [c for c in ("practices", PARENT) if c in rows.columns]
+    frame = with_interval(rows, key).select("group_code", "subgroup", *index_columns(key),
+                                            *extra)
+    out = disclose(frame, rule, partition)
+    return out.drop(PARENT) if PARENT in out.columns else out
 
 
 def directory(source: ResultSource) -> pl.DataFrame:
@@ -379,8 +434,7 @@ def overview_summary(source: ResultSource, rule: DisclosureRule) -> Table:
     for key in ("slicc", "upc", "coc"):
         frame = with_interval(frame, key)
     cols = [*index_columns("slicc"), *index_columns("upc"), *index_columns("coc")]
-    frame = frame.select(*dict.fromkeys(cols))
-    frame = disclose(frame, rule, "slicc", "upc", "coc")
+    frame = disclose(frame.select(*dict.fromkeys(cols), "practices"), rule)
     return Table("overview_summary", "Whole dataset: headline figures", frame,
                  "all practices in the data", rule)
 
@@ -429,7 +483,9 @@ def monthly_slicc(source: ResultSource, level: str, rule: DisclosureRule,
         frame = frame.with_columns(label=pl.col("usual_gp_id"))
     else:
         frame = frame.with_columns(label=pl.col(key_col))
-    frame = disclose(frame.select("label", *frame.columns[:-1]), rule, "slicc")
+    # each month's groups are the members of that month's total
+    frame = disclose_level(source, frame, level, rule, also=["month"])
+    frame = frame.select("label", pl.exclude("label"))
     return Table(table_key or f"{level}_slicc_monthly", title or f"{level}: monthly SLICC",
                  frame, f"{level} x month", rule)
 
@@ -520,9 +576,16 @@ def practice_deciles(source: ResultSource, practice: str, viewer: Viewer,
         members = directory(source).filter(pl.col("icb_code") == icb)["practice_code"]
         shared = shared.filter(pl.col("practice_code").is_in(members.to_list()))
         where = f"the practices of ICB {icb}"
+    # deciles (and a rank) over fewer practices than a group figure needs are not shown
+    few = pl.col("units") < viewer.shared_rule.min_practices
     bands = decile_bands(shared, "month", "slicc", unit_col="practice_code")
+    bands = bands.with_columns(pl.when(few).then(None).otherwise(pl.col(c)).alias(c)
+                               for c in bands.columns if c not in ("month", "units"))
     ranked = percentile_ranks(shared, "month", "practice_code", "slicc")
-    pct = ranked.filter(pl.col("practice_code") == practice).select("month", "percentile")
+    pct = (ranked.filter(pl.col("practice_code") == practice)
+           .join(bands.select("month", "units"), on="month", how="left")
+           .select("month", pl.when(few).then(None).otherwise(pl.col("percentile"))
+                   .alias("percentile")))
     own = practice_monthly(source, practice, viewer).frame.select(
         "month", pl.col("slicc").alias("practice_slicc"),
         pl.col("slicc_numerator").alias("practice_slicc_numerator"),
@@ -600,7 +663,7 @@ def rolling_upc(source: ResultSource, level: str, group_codes: Sequence[str] | N
         frame = frame.filter(pl.col("group_code").is_in(list(group_codes)))
     if subgroup is not None:
         frame = frame.filter(pl.col("subgroup") == subgroup)
-    return frame.sort("group_code", "subgroup", "month_start")
+    return with_practices(source, frame.sort("group_code", "subgroup", "month_start"))
 
 
 def rolling_upc_table(source: ResultSource, level: str, code: str, rule: DisclosureRule, *,
@@ -619,8 +682,9 @@ def rolling_upc_table(source: ResultSource, level: str, code: str, rule: Disclos
         pl.lit(subgroup or code).alias("label"), pl.col("month_start").alias("month"),
         "upc_mean", "upc_sd", "eligible_patients", "upc_lci", "upc_uci",
         *[c for c in ("upc_pooled", "upc_pooled_numerator", "upc_pooled_denominator")
-          if c in frame.columns], *short)
-    return Table(key, title, disclose(frame, rule, "upc"), scope, rule, own_rows=own_rows,
+          if c in frame.columns], *short,
+        *(["practices"] if level in MULTI_PRACTICE_LEVELS else []))
+    return Table(key, title, disclose(frame, rule), scope, rule, own_rows=own_rows,
                  internal=internal)
 
 
@@ -750,14 +814,15 @@ def practice_mix(source: ResultSource, practice: str, by: str, viewer: Viewer) -
     profile = practice_profile(source, practice) or {}
     members = directory(source)
     pcn = profile.get("pcn_code")
-    units = [(f"Practice {practice}", [practice], viewer.rule_for(practice))]
+    behind = group_practices(source)
+    units = [(f"Practice {practice}", [practice], viewer.rule_for(practice), None)]
     if pcn is not None:
         codes = members.filter(pl.col("pcn_code") == pcn)["practice_code"].to_list()
-        units.append((f"PCN {pcn}", codes, viewer.shared_rule))
-    units.append(("All practices", None, viewer.shared_rule))
+        units.append((f"PCN {pcn}", codes, viewer.shared_rule, ("pcn", pcn)))
+    units.append(("All practices", None, viewer.shared_rule, ("all", "all")))
     order = ROLE_GROUP_ORDER if by == "role" else tuple(MODE_LABELS.values())
     parts = []
-    for unit, codes, rule in units:
+    for unit, codes, rule, group in units:
         counts = _mix_counts(source, codes, by)
         grid = pl.DataFrame({"category": list(order)}).join(counts, on="category", how="left")
         frame = grid.with_columns(pl.col("numerator").fill_null(0).cast(pl.Int64))
@@ -767,7 +832,11 @@ def practice_mix(source: ResultSource, practice: str, by: str, viewer: Viewer) -
             .then(pl.col("numerator") / pl.col("denominator")))
         frame = frame.select(pl.lit(unit).alias("unit"), "category", "numerator",
                              "denominator", "share")
-        parts.append(disclose(frame, rule))
+        if group is not None:
+            found = behind.filter((pl.col("level") == group[0])
+                                  & (pl.col("group_code") == group[1]))["practices"]
+            frame = frame.with_columns(practices=pl.lit(found[0] if found.len() else 0))
+        parts.append(disclose(frame, rule, partition=[]))  # the categories make the total
     what = "clinician role group" if by == "role" else "mode"
     return Table(f"practice_{practice}_mix_{by}",
                  f"{practice}: attended appointments by {what}", stack(parts),
@@ -954,10 +1023,7 @@ def deprivation_tables(source: ResultSource, sel: Selection, rule: DisclosureRul
     band = comparison(source, "practice_imd_quintile", sel.index, rule,
                       table_key=f"practice_imd_quintile_{sel.index}",
                       title="By practice deprivation quintile")
-    counts = (directory(source).group_by("practice_imd_quintile")
-              .agg(pl.len().cast(pl.Int64).alias("practices")))
-    frame = (band.frame.join(counts, on="practice_imd_quintile", how="left")
-             .sort("practice_imd_quintile"))
+    frame = band.frame.sort("practice_imd_quintile")
     frame = frame.select("label", "practice_imd_quintile", "practices",
                          pl.exclude("label", "practice_imd_quintile", "practices"))
     patient = comparison(source, "patient_imd_quintile", sel.index, rule,

@@ -298,6 +298,8 @@ def test_a_practice_user_sees_their_practice_exactly_and_others_controlled(polic
     visit(at, "data")
     assert not at.get("file_uploader")
     assert "Loading data is for" in at.info[0].value
+    # store-wide exact totals less one's own would give the other practices' counts
+    assert not at.metric and not has_table(at, "measure")
     assert not has_table(at, "raw_value")  # rejected rows can name patients
 
 
@@ -334,6 +336,8 @@ def test_a_pcn_reviewer_sees_only_that_pcn_in_aggregate(policy: Path) -> None:
     visit(at, "data")
     assert not at.get("file_uploader")
     assert "Loading data is for" in at.info[0].value
+    # store-wide exact totals less one's own would give the other practices' counts
+    assert not at.metric and not has_table(at, "measure")
 
 
 def test_a_reviewer_cannot_reach_a_practice_outside_the_scope_by_its_link(policy: Path
@@ -369,6 +373,7 @@ def test_an_admin_sees_any_practice_in_full_and_may_upload(policy: Path) -> None
     visit(at, "data")
     assert at.get("file_uploader")
     assert table(at, "raw_value")["raw_value"].tolist() == [REJECTED_RAW_VALUE]
+    assert [m.label for m in at.metric] == ["Appointments", "Patients", "Practices"]
 
 
 def test_a_signed_in_user_with_no_entry_sees_only_a_message(policy: Path) -> None:

@@ -135,9 +135,16 @@ def test_practice_against_pcn_icb_and_all_own_row_exact_others_controlled(source
     assert (own["slicc_numerator"], own["slicc_denominator"]) == ("3", "5")
     assert float(own["slicc"]) == pytest.approx(0.6)
     assert (own["slicc_lci"], own["slicc_uci"]) == pytest.approx(wilson(3, 5))
-    pcn = got["PCN U00001"]  # 13/15 rounds to 15/15
-    assert (pcn["slicc_numerator"], pcn["slicc_denominator"], float(pcn["slicc"])) == (
+    # PCN U00001 and ICB QAA hold two practices each: beside A's exact figures either would
+    # give B's counts back by subtraction, so neither is shown to A's partner
+    for group in ("PCN U00001", "ICB QAA"):
+        assert (got[group]["slicc_numerator"], got[group]["slicc_denominator"],
+                got[group]["slicc"], got[group]["slicc_lci"]) == ("*", "*", "*", None)
+        assert got[group]["practices"] == 2
+    every = got["All practices"]  # three practices: 14/17 rounds to 15/15
+    assert (every["slicc_numerator"], every["slicc_denominator"], float(every["slicc"])) == (
         "15", "15", 1.0)
+    assert (every["slicc_lci"], every["slicc_uci"]) == pytest.approx(wilson(15, 15))
     assert table.own_rows is not None and "A81001" in table.own_rows
     assert table.rule == NHS_RULE
 
@@ -225,8 +232,8 @@ def test_spc_series_can_be_a_named_gp_list_or_the_pcn(source):
     pcn = results.practice_spc(source, A, OWN, PracticeOptions(series="pcn"))["spc"]
     assert not pcn.internal and pcn.key.startswith("pcn_U00001")
     jan = {r["month"]: r for r in pcn.frame.iter_rows(named=True)}[JAN]
-    # 2/3 at A81001 and 5/5 at A81002: 7 is shown as *, 8 rounds to 10
-    assert (jan["slicc_numerator"], jan["slicc_denominator"]) == ("*", "10")
+    # 2/3 at A81001 and 5/5 at A81002: a PCN of two practices is not shown outside them
+    assert (jan["slicc_numerator"], jan["slicc_denominator"]) == ("*", "*")
     # a reviewer asking for a named-GP list gets the practice series instead
     fallback = results.practice_spc(source, A, REVIEWER,
                                     PracticeOptions(series="gp_list", gp_list="G2"))["spc"]
@@ -398,8 +405,10 @@ def test_export_csv_is_the_table_as_shown_after_its_header_block():
         "minimum); upc_pooled = sum of max_j n_j / sum of N\n"
         "# SLICC, OPR: pooled ratios over GP contacts, with numerator and denominator\n"
         "# disclosure control: nhs: counts 1-7 shown as *, other counts rounded to the "
-        "nearest 5, zero stays 0; ratios from the rounded numerator and denominator; means "
-        "over fewer than 8 patients not shown\n"
+        "nearest 5, zero stays 0; ratios, coverage and intervals computed from the rounded "
+        "counts; means over fewer than 8 patients not shown; a second count suppressed where "
+        "one suppressed member of a total could be found by subtraction; group figures resting "
+        "on fewer than 3 practices not shown\n"
         "label,slicc,slicc_numerator,slicc_denominator,slicc_lci,slicc_uci\n"
         "'=North,0.5,10,20,0.299,0.701\n"
         "South,*,*,5,,\n")

@@ -42,16 +42,21 @@ def show_current(db: Path) -> None:
         st.error(f"The database at {db} cannot be read: {first}. Load an extract below to "
                  "replace it.", icon=":material/error:")
         return
+    built = (meta.get("built_at") or "unknown").replace("T", " ")[:16]
+    viewer = st.session_state.get(common.VIEWER_KEY)
+    if viewer is None or not viewer.sees_everything:
+        # exact store-wide totals less one's own practice would give the others' small counts
+        st.caption(f"Built {built}. The database's totals and ingest report are shown only to "
+                   "users who see every practice in full.")
+        return
     cols = st.columns(3)
     for col, name in zip(cols, ("appointments", "patients", "practices"), strict=True):
         col.metric(name.capitalize(), f"{counts[name]:,}")
-    built = (meta.get("built_at") or "unknown").replace("T", " ")[:16]
     st.caption(f"`{db}` · built {built} · source: {meta.get('preset', 'unknown')}"
                + (f" · {meta['notes']}" if meta.get("notes") else ""))
     if report.height:
         with st.expander("Last ingest report"):
             st.dataframe(report, hide_index=True)
-    viewer = st.session_state.get(common.VIEWER_KEY)
     if rejects.height and viewer is not None and viewer.can_upload:  # raw values may name patients
         with st.expander(f"Rejected rows of the last ingest (first {rejects.height:,})"):
             st.dataframe(rejects, hide_index=True)
