@@ -173,14 +173,29 @@ class NoAccess:
     message: str
 
 
+def verified(claim: object) -> bool:
+    """An email_verified claim that says yes: true, or the text "true" some providers send.
+    Absent, false, 0, "" or anything else is not a verification. Only an absent claim can be
+    made good by the policy (an issuer whose emails_verified = true); an explicit "no" from
+    the provider always stands."""
+    return claim is True or (isinstance(claim, str) and claim.strip().lower() == "true")
+
+
 def decide(identity: Mapping[str, Any], policy: Policy) -> Viewer | NoAccess:
-    """The viewer for a signed-in identity (st.user's claims), or why there is none."""
+    """The viewer for a signed-in identity (st.user's claims: the ID token's iss, tid, email,
+    email_verified, name, ...), or why there is none."""
+    issuer = identity.get("iss")
+    if not policy.trusts(issuer, identity.get("tid")):
+        return NoAccess(f"You signed in through {issuer or 'a provider that gave no issuer'}, "
+                        "which the access policy does not trust, so no figures are shown. Sign "
+                        "in with your organisation account, or ask the dashboard administrator.")
     email = identity.get("email")
     if not isinstance(email, str) or not email.strip():
         return NoAccess("Your sign-in did not give an email address, so your access cannot be "
                         "looked up. Ask the dashboard administrator to check the sign-in "
                         "provider's settings (the email scope).")
-    if str(identity.get("email_verified", True)).lower() == "false":
+    claim = identity.get("email_verified")  # Entra ID never sends it
+    if not (verified(claim) or (claim is None and policy.emails_verified_by(issuer))):
         return NoAccess(f"The sign-in provider has not verified the address {email}, so it "
                         "cannot be used to decide access.")
     grant = policy.grant_for(email)

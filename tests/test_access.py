@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from metrics import access, uploads
 from metrics.access import NoAccess, Viewer, decide, local_viewer, viewer_from_grant
 from metrics.disclosure import NHS_RULE, NO_CONTROL
-from metrics.policy import Grant, parse_policy
+from metrics.policy import Grant, Policy, parse_policy
 from tests.access_support import FAR, NEIGHBOUR, OWN, PRACTICES, REJECTED_RAW_VALUE, build_db
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +28,13 @@ DIRECTORY = pl.DataFrame(PRACTICES).select("practice_code", "pcn_code", "icb_cod
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret",
         "client_id": "client", "client_secret": "secret",
         "server_metadata_url": "https://login.example/.well-known/openid-configuration"}
+TENANT = "3f5e1a2b-7c4d-4e8f-9a0b-1c2d3e4f5a6b"
+NHSMAIL = f"https://login.microsoftonline.com/{TENANT}/v2.0"  # an Entra ID tenant's issuer
+ENTRA = {"iss": NHSMAIL, "tid": TENANT}  # claims as Entra ID sends them: no email_verified
 POLICY = f"""
+[identity.issuers."{NHSMAIL}"]
+emails_verified = true
+
 [users."partner@riverside.nhs.uk"]
 role = "practice"
 practices = ["{OWN}"]
@@ -123,18 +129,65 @@ def test_restrict_removes_rows_outside_the_scope_and_says_so() -> None:
     assert local_viewer().restrict({"p": practices})["p"] is practices
 
 
+GOOGLE = "https://accounts.google.com"  # a provider that sends email_verified itself
+
+
+def admin_policy(identity: dict) -> Policy:
+    return parse_policy({"identity": identity, "users": {"a@b.nhs.uk": {"role": "admin"}}})
+
+
 def test_decide_looks_up_the_verified_address() -> None:
-    policy = parse_policy({"users": {"a@b.nhs.uk": {"role": "admin"}}})
-    admin = decide({"email": "A@B.nhs.uk", "name": "Ann Admin", "email_verified": True},
-                   policy)
+    policy = admin_policy({"issuers": {GOOGLE: {}}})
+    admin = decide({"iss": GOOGLE, "email": "A@B.nhs.uk", "name": "Ann Admin",
+                    "email_verified": True}, policy)
     assert isinstance(admin, Viewer) and admin.role == "admin" and admin.name == "Ann Admin"
     assert admin.can_upload and admin.full_practices is None
-    for claims, says in (({"email": "c@b.nhs.uk"}, "no entry"),
+    for claims, says in (({"email": "c@b.nhs.uk", "email_verified": True}, "no entry"),
                          ({"name": "No Email"}, "did not give an email address"),
                          ({"email": "a@b.nhs.uk", "email_verified": False}, "not verified"),
                          ({"email": "a@b.nhs.uk", "email_verified": "false"}, "not verified")):
-        decision = decide(claims, policy)
+        decision = decide({"iss": GOOGLE, **claims}, policy)
         assert isinstance(decision, NoAccess) and says in decision.message
+
+
+@pytest.mark.parametrize("claim", [None, False, "false", "False", 0, "", "0", "no", [True]])
+def test_an_address_the_provider_does_not_say_is_verified_decides_nothing(claim: object) -> None:
+    claims = {"iss": GOOGLE, "email": "a@b.nhs.uk"}
+    if claim is not None:  # None: the claim is absent
+        claims["email_verified"] = claim
+    decision = decide(claims, admin_policy({"issuers": {GOOGLE: {}}}))
+    assert decision == NoAccess("The sign-in provider has not verified the address a@b.nhs.uk, "
+                                "so it cannot be used to decide access.")
+    assert isinstance(decide({**claims, "email_verified": "TRUE"},
+                             admin_policy({"issuers": {GOOGLE: {}}})), Viewer)
+
+
+def test_an_entra_tenant_the_policy_vouches_for_needs_no_email_verified_claim() -> None:
+    policy = admin_policy({"issuers": {NHSMAIL: {"emails_verified": True}}})
+    admin = decide({**ENTRA, "email": "a@b.nhs.uk", "name": "Ann"}, policy)
+    assert isinstance(admin, Viewer) and admin.role == "admin"
+    # an explicit "no" from the provider still stands
+    refused = decide({**ENTRA, "email": "a@b.nhs.uk", "email_verified": False}, policy)
+    assert isinstance(refused, NoAccess) and "not verified" in refused.message
+    # a tenant listed by id is trusted, but its addresses are not vouched for
+    by_tenant = admin_policy({"tenants": [TENANT]})
+    assert isinstance(decide({**ENTRA, "email": "a@b.nhs.uk"}, by_tenant), NoAccess)
+    assert isinstance(decide({**ENTRA, "email": "a@b.nhs.uk", "email_verified": True},
+                             by_tenant), Viewer)
+
+
+@pytest.mark.parametrize("claims", [
+    {"iss": "https://login.microsoftonline.com/0badc0de-0000-4000-8000-000000000000/v2.0",
+     "tid": "0badc0de-0000-4000-8000-000000000000"},  # another organisation's Entra tenant
+    {"iss": "https://evil.example/v2.0", "tid": "0badc0de-0000-4000-8000-000000000000"},
+    {"iss": NHSMAIL + "/"},  # issuers are compared exactly
+    {},  # no issuer at all
+], ids=["other-tenant", "other-issuer", "near-miss", "none"])
+def test_a_sign_in_from_an_untrusted_issuer_or_tenant_decides_nothing(claims: dict) -> None:
+    policy = admin_policy({"issuers": {NHSMAIL: {"emails_verified": True}}, "tenants": [TENANT]})
+    decision = decide({**claims, "email": "a@b.nhs.uk", "email_verified": True}, policy)
+    assert isinstance(decision, NoAccess)
+    assert "which the access policy does not trust, so no figures are shown" in decision.message
 
 
 class FakeSecrets(dict):
@@ -220,7 +273,8 @@ def dashboard(policy: Path | None, email: str | None = None, *, signed_in: bool 
     if policy is not None:
         at.secrets["auth"] = AUTH
         at.secrets["access"] = {"policy_file": str(policy)}
-        at.user = {"is_logged_in": signed_in, "email": email, "name": email, **claims}
+        at.user = {"is_logged_in": signed_in, "email": email, "name": email, **ENTRA,
+                   **claims}
     if practice:
         at.query_params["practice"] = practice
     at.run()
@@ -379,6 +433,15 @@ def test_a_signed_in_user_with_no_entry_sees_only_a_message(policy: Path) -> Non
     assert [b.label for b in at.sidebar.button] == ["Sign out"]
 
 
+def test_a_sign_in_from_another_tenant_sees_only_a_message(policy: Path) -> None:
+    other = "0badc0de-0000-4000-8000-000000000000"
+    at = dashboard(policy, "admin@icb.example.nhs.uk", email_verified=True, tid=other,
+                   iss=f"https://login.microsoftonline.com/{other}/v2.0")
+    assert at.title[0].value == "No access"
+    assert "does not trust" in at.error[0].value
+    assert shows_nothing(at)
+
+
 def test_a_signed_out_visitor_sees_the_sign_in_screen_only(policy: Path) -> None:
     at = dashboard(policy, None, signed_in=False)
     assert [b.label for b in at.button] == ["Sign in"]
@@ -410,7 +473,7 @@ def test_unverified_addresses_and_broken_policies_show_no_data(policy: Path,
     at = dashboard(policy, "admin@icb.example.nhs.uk", email_verified=False)
     assert "not verified" in at.error[0].value and shows_nothing(at)
     broken = tmp_path / "broken.toml"
-    broken.write_text('[users."admin@icb.example.nhs.uk"]\nrole = "superuser"\n')
+    broken.write_text(POLICY.replace('role = "admin"', 'role = "superuser"'))
     at = dashboard(broken, "admin@icb.example.nhs.uk")
     assert at.error[0].value.startswith("Access cannot be checked: ")
     assert "role must be one of" in at.error[0].value and shows_nothing(at)
