@@ -19,12 +19,13 @@ Nobody sees patient-level rows: no page or export has them (metrics.disclosure r
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import polars as pl
 
@@ -38,7 +39,12 @@ POLICY_ENV = "CONTINUITY_ACCESS_POLICY"
 NO_ENTRY = ("You are signed in as {email}, but the access policy has no entry for this "
             "address or its domain, so no figures are shown. Ask your practice manager or the "
             "ICB's dashboard administrator to add you.")
+# What a visitor sees when sign-in or the policy cannot be used: the reason (a server path,
+# other people's addresses) goes to the server log only.
+MISCONFIGURED = ("Access to the dashboard is misconfigured, so no data is shown. Please contact "
+                 "the dashboard administrator.")
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -259,8 +265,7 @@ def session_viewer() -> Viewer:
     try:
         auth = auth_configured(st.secrets, st.get_option("secrets.files"))
     except AccessConfigError as exc:
-        st.error(str(exc), icon=":material/error:")
-        st.stop()
+        misconfigured(str(exc))
     if not auth:
         if policy_path(st.secrets):
             st.error("An access policy is configured but sign-in is not ([auth] is missing "
@@ -285,8 +290,10 @@ def session_viewer() -> Viewer:
                               f"policy_file in .streamlit/secrets.toml or ${POLICY_ENV}")
         decision = decide(identity, load_policy(path))
     except PolicyError as exc:
-        st.error(f"Access cannot be checked: {exc}. No data is shown.", icon=":material/error:")
-        st.stop()
+        misconfigured(str(exc))
+    except Exception as exc:  # whatever else goes wrong deciding access: fail closed
+        log.exception("access check failed")
+        misconfigured(f"access check failed ({type(exc).__name__})")
     if isinstance(decision, NoAccess):
         st.title("No access")
         st.error(plain(decision.message), icon=":material/lock:")
@@ -294,6 +301,16 @@ def session_viewer() -> Viewer:
     with st.sidebar:
         st.caption(decision.describe())
     return decision
+
+
+def misconfigured(reason: str) -> NoReturn:
+    """Stop the run with the plain misconfiguration line; the reason goes to the server log."""
+    import streamlit as st
+
+    log.error("access refused, sign-in or the access policy is misconfigured: %s", reason)
+    st.error(MISCONFIGURED, icon=":material/error:")
+    st.stop()
+    raise SystemExit(MISCONFIGURED)  # st.stop() returns outside a Streamlit run: go no further
 
 
 def sign_in_screen(provider: str | None) -> None:

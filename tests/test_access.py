@@ -475,8 +475,49 @@ def test_unverified_addresses_and_broken_policies_show_no_data(policy: Path,
     broken = tmp_path / "broken.toml"
     broken.write_text(POLICY.replace('role = "admin"', 'role = "superuser"'))
     at = dashboard(broken, "admin@icb.example.nhs.uk")
-    assert at.error[0].value.startswith("Access cannot be checked: ")
-    assert "role must be one of" in at.error[0].value and shows_nothing(at)
+    assert [e.value for e in at.error] == [access.MISCONFIGURED] and shows_nothing(at)
+
+
+def on_screen(at: AppTest) -> str:
+    """Every text element of the page and sidebar, as one string."""
+    return str([e.value for kind in ("title", "markdown", "caption", "error", "info", "warning",
+                                      "exception") for e in at.get(kind)])
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    (POLICY + '[users."Partner@Riverside.nhs.uk"]\nrole = "admin"\n',
+     'users."Partner@Riverside.nhs.uk": listed twice'),
+    (POLICY + "a = " + "[" * 5000 + "]" * 5000 + "\n", "nests values too deeply"),
+], ids=["another-users-entry", "nested-5000-deep"])
+def test_a_broken_policy_tells_visitors_only_that_access_is_misconfigured(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, text: str, reason: str) -> None:
+    """The reason names the policy's path and other people's addresses: server log only."""
+    broken = tmp_path / "access_policy.toml"
+    broken.write_text(text, encoding="utf-8")
+    with caplog.at_level("ERROR", logger="metrics.access"):
+        at = dashboard(broken, "admin@icb.example.nhs.uk")
+    assert [e.value for e in at.error] == [
+        "Access to the dashboard is misconfigured, so no data is shown. Please contact the "
+        "dashboard administrator."]
+    assert shows_nothing(at)
+    for secret in (str(tmp_path), "access_policy.toml", "partner@riverside", reason):
+        assert secret.lower() not in on_screen(at).lower(), secret
+    logged = [r.getMessage() for r in caplog.records if r.name == "metrics.access"]
+    assert len(logged) == 1 and str(broken) in logged[0] and reason in logged[0]
+
+
+def test_an_unreadable_secrets_file_is_not_named_to_visitors(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def unreadable(*_: object) -> bool:
+        raise access.AccessConfigError("/srv/continuity/.streamlit/secrets.toml exists but "
+                                       "cannot be read (check its TOML)")
+
+    monkeypatch.setattr(access, "auth_configured", unreadable)
+    with caplog.at_level("ERROR", logger="metrics.access"):
+        at = dashboard(None)
+    assert [e.value for e in at.error] == [access.MISCONFIGURED] and shows_nothing(at)
+    assert "/srv/continuity" not in on_screen(at) and not at.info  # nor local mode
+    assert "/srv/continuity/.streamlit/secrets.toml exists" in caplog.text
 
 
 def test_a_policy_without_sign_in_is_refused_rather_than_opened_to_all(policy: Path) -> None:
