@@ -268,10 +268,8 @@ def session_viewer() -> Viewer:
         misconfigured(str(exc))
     if not auth:
         if policy_path(st.secrets):
-            st.error("An access policy is configured but sign-in is not ([auth] is missing "
-                     "from .streamlit/secrets.toml): no data is shown until sign-in is set up.",
-                     icon=":material/error:")
-            st.stop()
+            misconfigured("an access policy is configured but sign-in is not ([auth] is "
+                          "missing from .streamlit/secrets.toml)")
         return local_viewer()
     if not st.user.get("is_logged_in"):
         sign_in_screen(login_provider(st.secrets))

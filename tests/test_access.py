@@ -520,12 +520,15 @@ def test_an_unreadable_secrets_file_is_not_named_to_visitors(
     assert "/srv/continuity/.streamlit/secrets.toml exists" in caplog.text
 
 
-def test_a_policy_without_sign_in_is_refused_rather_than_opened_to_all(policy: Path) -> None:
+def test_a_policy_without_sign_in_is_refused_rather_than_opened_to_all(
+        policy: Path, caplog: pytest.LogCaptureFixture) -> None:
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
     at.secrets["access"] = {"policy_file": str(policy)}
-    at.run()
-    assert "sign-in is not" in at.error[0].value and shows_nothing(at)
+    with caplog.at_level("ERROR", logger="metrics.access"):
+        at.run()
+    assert [e.value for e in at.error] == [access.MISCONFIGURED] and shows_nothing(at)
     assert not at.info  # no local-mode banner either
+    assert "an access policy is configured but sign-in is not" in caplog.text
 
 
 def test_the_data_page_refuses_a_load_larger_than_the_total_limit(
