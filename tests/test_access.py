@@ -9,6 +9,9 @@ and ICB (QAA), Far Away B82001 in PCN U00002 and ICB QBB (SLICC 3 of 6). Under t
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -558,3 +561,15 @@ def test_the_secrets_example_configures_sign_in_and_names_the_policy() -> None:
     assert access.login_provider(FakeSecrets(secrets)) is None  # the one default provider
     ignored = (ROOT / ".gitignore").read_text("utf-8").splitlines()
     assert ".streamlit/secrets.toml" in ignored and "access_policy.toml" in ignored
+
+
+def test_the_server_listens_on_this_computer_only_and_never_shows_a_traceback() -> None:
+    """What Streamlit reads from the tracked .streamlit/config.toml when started in the
+    checkout: local mode shows everything, so it must not listen on other interfaces, and an
+    unexpected error must not show server paths in the browser (the log has the traceback)."""
+    code = ("from streamlit import config; print(config.get_option('server.address'), "
+            "config.get_option('client.showErrorDetails'))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
+    shown = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,
+                           capture_output=True, text=True, timeout=120).stdout.split()
+    assert shown == ["127.0.0.1", "none"]
