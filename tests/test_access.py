@@ -573,3 +573,24 @@ def test_the_server_listens_on_this_computer_only_and_never_shows_a_traceback() 
     shown = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,
                            capture_output=True, text=True, timeout=120).stdout.split()
     assert shown == ["127.0.0.1", "none"]
+
+
+def test_an_unexpected_error_shows_a_message_but_no_traceback(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the checkout's config, a failure no page expects (here drawing the banner raises
+    with a server path in the message) reaches the browser as Streamlit's redacted notice."""
+    from streamlit import config
+
+    from views import common
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("/srv/continuity/data/continuity.duckdb: broken")
+
+    monkeypatch.chdir(ROOT)
+    config.get_config_options(force_reparse=True)  # as `streamlit run` in the checkout reads it
+    monkeypatch.setattr(common, "banner", broken)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.run()
+    [error] = at.exception
+    assert error.message.startswith("This app has encountered an error.")
+    assert error.stack_trace == [] and "/srv/continuity" not in on_screen(at)
