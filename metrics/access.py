@@ -6,7 +6,8 @@ named-GP figures may show, and (for reviewers) which rows are in scope.
 
 Who the viewer is comes from `session_viewer()`: without `[auth]` in .streamlit/secrets.toml a
 local single-user mode (everything, with a banner); with it, OIDC sign-in (`st.login`) and the
-access policy file (metrics.policy) mapping the signed-in address or its domain to a role:
+access policy file (metrics.policy), which names the trusted issuers (iss) or Entra tenants (tid)
+and maps the signed-in, verified address or its domain to a role:
 
 - practice: its own practices in full (exact numbers, named-GP lists); every other practice
   only in aggregate views under the NHS disclosure rule;
