@@ -6,7 +6,8 @@ named-GP figures may show, and (for reviewers) which rows are in scope.
 
 Who the viewer is comes from `session_viewer()`: without `[auth]` in .streamlit/secrets.toml a
 local single-user mode (everything, with a banner); with it, OIDC sign-in (`st.login`) and the
-access policy file (metrics.policy) mapping the signed-in address or its domain to a role:
+access policy file (metrics.policy), which names the trusted issuers (iss) or Entra tenants (tid)
+and maps the signed-in, verified address or its domain to a role:
 
 - practice: its own practices in full (exact numbers, named-GP lists); every other practice
   only in aggregate views under the NHS disclosure rule;
@@ -19,12 +20,13 @@ Nobody sees patient-level rows: no page or export has them (metrics.disclosure r
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import polars as pl
 
@@ -38,7 +40,12 @@ POLICY_ENV = "CONTINUITY_ACCESS_POLICY"
 NO_ENTRY = ("You are signed in as {email}, but the access policy has no entry for this "
             "address or its domain, so no figures are shown. Ask your practice manager or the "
             "ICB's dashboard administrator to add you.")
+# What a visitor sees when sign-in or the policy cannot be used: the reason (a server path,
+# other people's addresses) goes to the server log only.
+MISCONFIGURED = ("Access to the dashboard is misconfigured, so no data is shown. Please contact "
+                 "the dashboard administrator.")
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -178,14 +185,29 @@ class NoAccess:
     message: str
 
 
+def verified(claim: object) -> bool:
+    """An email_verified claim that says yes: true, or the text "true" some providers send.
+    Absent, false, 0, "" or anything else is not a verification. Only an absent claim can be
+    made good by the policy (an issuer whose emails_verified = true); an explicit "no" from
+    the provider always stands."""
+    return claim is True or (isinstance(claim, str) and claim.strip().lower() == "true")
+
+
 def decide(identity: Mapping[str, Any], policy: Policy) -> Viewer | NoAccess:
-    """The viewer for a signed-in identity (st.user's claims), or why there is none."""
+    """The viewer for a signed-in identity (st.user's claims: the ID token's iss, tid, email,
+    email_verified, name, ...), or why there is none."""
+    issuer = identity.get("iss")
+    if not policy.trusts(issuer, identity.get("tid")):
+        return NoAccess(f"You signed in through {issuer or 'a provider that gave no issuer'}, "
+                        "which the access policy does not trust, so no figures are shown. Sign "
+                        "in with your organisation account, or ask the dashboard administrator.")
     email = identity.get("email")
     if not isinstance(email, str) or not email.strip():
         return NoAccess("Your sign-in did not give an email address, so your access cannot be "
                         "looked up. Ask the dashboard administrator to check the sign-in "
                         "provider's settings (the email scope).")
-    if str(identity.get("email_verified", True)).lower() == "false":
+    claim = identity.get("email_verified")  # Entra ID never sends it
+    if not (verified(claim) or (claim is None and policy.emails_verified_by(issuer))):
         return NoAccess(f"The sign-in provider has not verified the address {email}, so it "
                         "cannot be used to decide access.")
     grant = policy.grant_for(email)
@@ -249,14 +271,11 @@ def session_viewer() -> Viewer:
     try:
         auth = auth_configured(st.secrets, st.get_option("secrets.files"))
     except AccessConfigError as exc:
-        st.error(str(exc), icon=":material/error:")
-        st.stop()
+        misconfigured(str(exc))
     if not auth:
         if policy_path(st.secrets):
-            st.error("An access policy is configured but sign-in is not ([auth] is missing "
-                     "from .streamlit/secrets.toml): no data is shown until sign-in is set up.",
-                     icon=":material/error:")
-            st.stop()
+            misconfigured("an access policy is configured but sign-in is not ([auth] is "
+                          "missing from .streamlit/secrets.toml)")
         return local_viewer()
     if not st.user.get("is_logged_in"):
         sign_in_screen(login_provider(st.secrets))
@@ -275,8 +294,10 @@ def session_viewer() -> Viewer:
                               f"policy_file in .streamlit/secrets.toml or ${POLICY_ENV}")
         decision = decide(identity, load_policy(path))
     except PolicyError as exc:
-        st.error(f"Access cannot be checked: {exc}. No data is shown.", icon=":material/error:")
-        st.stop()
+        misconfigured(str(exc))
+    except Exception as exc:  # whatever else goes wrong deciding access: fail closed
+        log.exception("access check failed")
+        misconfigured(f"access check failed ({type(exc).__name__})")
     if isinstance(decision, NoAccess):
         st.title("No access")
         st.error(plain(decision.message), icon=":material/lock:")
@@ -284,6 +305,16 @@ def session_viewer() -> Viewer:
     with st.sidebar:
         st.caption(decision.describe())
     return decision
+
+
+def misconfigured(reason: str) -> NoReturn:
+    """Stop the run with the plain misconfiguration line; the reason goes to the server log."""
+    import streamlit as st
+
+    log.error("access refused, sign-in or the access policy is misconfigured: %s", reason)
+    st.error(MISCONFIGURED, icon=":material/error:")
+    st.stop()
+    raise SystemExit(MISCONFIGURED)  # st.stop() returns outside a Streamlit run: go no further
 
 
 def sign_in_screen(provider: str | None) -> None:

@@ -3,8 +3,14 @@
 Why a file of its own, read strictly: the identity provider (OIDC) only says who someone is;
 what they may see is the practice's or ICB's decision, kept in a small TOML file beside the
 deployment (access_policy.example.toml documents the format). Any doubt fails closed: an
-unreadable file, an unknown key, a role without its codes or a shared mail domain is an error,
-and the dashboard then shows no data to anyone.
+unreadable file, an unknown key, a role without its codes, a shared mail domain or no trusted
+sign-in issuer is an error, and the dashboard then shows no data to anyone.
+
+    [identity]                               # whose sign-ins count: these tenants or issuers
+    tenants = ["<Entra tenant id>"]          # the tid claim (a GUID)
+
+    [identity.issuers."https://login.microsoftonline.com/<tenant id>/v2.0"]  # the iss claim
+    emails_verified = true                   # its organisation verifies its addresses
 
     [users."jane.partner@nhs.net"]            # one person (exact address, any case)
     role = "practice"
@@ -23,7 +29,10 @@ and the dashboard then shows no data to anyone.
     [users."admin@icb.example.nhs.uk"]
     role = "admin"                           # everything, and may load data
 
-An exact address wins over its domain.
+An exact address wins over its domain. A sign-in counts only when its issuer (the iss claim)
+or its Entra tenant (tid) is listed under [identity], and its address only when the provider
+says it is verified (email_verified) or the policy says so for that issuer: Microsoft Entra ID
+sends no email_verified claim.
 """
 
 from __future__ import annotations
@@ -47,6 +56,9 @@ DOMAIN = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+")
 MAX_BYTES = 1 << 20
 KEYS = {"practice": {"role", "practices", "per_gp"}, "reviewer": {"role", "pcns", "icbs"},
         "admin": {"role"}}
+TENANT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Personal Microsoft accounts (outlook.com, hotmail.com, ...): anyone can create one.
+CONSUMER_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"
 
 
 class PolicyError(ValueError):
@@ -65,9 +77,31 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class Issuer:
+    """A trusted sign-in issuer: its iss claim, and whether its addresses count as verified
+    without an email_verified claim (an organisation's own tenant, e.g. NHSmail)."""
+
+    url: str
+    emails_verified: bool = False
+
+
+@dataclass(frozen=True)
 class Policy:
     users: Mapping[str, Grant]  # lower-case email -> grant
     domains: Mapping[str, Grant]  # lower-case domain -> grant
+    issuers: Mapping[str, Issuer]  # iss claim (exact) -> issuer
+    tenants: frozenset[str] = frozenset()  # lower-case Entra tenant ids (tid claim)
+
+    def trusts(self, issuer: object, tenant: object) -> bool:
+        """Does a sign-in with these iss and tid claims come from a listed issuer or tenant?"""
+        if isinstance(issuer, str) and issuer in self.issuers:
+            return True
+        return isinstance(tenant, str) and tenant.strip().lower() in self.tenants
+
+    def emails_verified_by(self, issuer: object) -> bool:
+        """True when the policy vouches for the addresses of this issuer."""
+        entry = self.issuers.get(issuer) if isinstance(issuer, str) else None
+        return entry is not None and entry.emails_verified
 
     def grant_for(self, email: str | None) -> Grant | None:
         """The exact address's entry, else its domain's, else None (no access)."""
@@ -113,12 +147,56 @@ def _grant(entry: object, where: str) -> Grant:
     return grant
 
 
+def _identity(section: object, source: str) -> tuple[dict[str, Issuer], frozenset[str]]:
+    """The [identity] section: trusted issuers (with their settings) and Entra tenants."""
+    where = f"{source}, [identity]"
+    if not isinstance(section, dict):
+        raise PolicyError(f"{source}: no [identity] section: name the trusted sign-in issuers "
+                          "([identity.issuers.\"<iss>\"]) or Entra tenants ([identity] "
+                          "tenants = [...])")
+    unknown = sorted(set(section) - {"issuers", "tenants"})
+    if unknown:
+        raise PolicyError(f"{where}: {unknown[0]!r} is not a setting (allowed: issuers, "
+                          "tenants)")
+    raw_tenants = section.get("tenants", [])
+    if not isinstance(raw_tenants, list) or not all(isinstance(t, str) for t in raw_tenants):
+        raise PolicyError(f"{where}: tenants must be a list of Entra tenant ids")
+    tenants = frozenset(t.strip().lower() for t in raw_tenants)
+    for tenant in sorted(tenants):
+        if not TENANT.fullmatch(tenant):
+            raise PolicyError(f"{where}: tenants has {tenant!r}, which is not an Entra tenant "
+                              "id (a GUID such as 00000000-0000-0000-0000-000000000000)")
+    entries = section.get("issuers", {})
+    if not isinstance(entries, dict):
+        raise PolicyError(f"{where}: issuers must hold one table per issuer, "
+                          "[identity.issuers.\"<iss>\"]")
+    issuers: dict[str, Issuer] = {}
+    for url, entry in entries.items():
+        at = f"{source}, identity.issuers.\"{url}\""
+        if not url.startswith("https://") or any(c in url for c in " <>{}"):
+            raise PolicyError(f"{at}: not an issuer URL (the provider's iss claim, e.g. "
+                              "https://login.microsoftonline.com/<tenant id>/v2.0)")
+        if not isinstance(entry, dict) or set(entry) - {"emails_verified"}:
+            raise PolicyError(f"{at}: the only setting is emails_verified = true or false")
+        verified = entry.get("emails_verified", False)
+        if not isinstance(verified, bool):
+            raise PolicyError(f"{at}: emails_verified must be true or false")
+        issuers[url] = Issuer(url, verified)
+    if CONSUMER_TENANT in tenants or any(CONSUMER_TENANT in url for url in issuers):
+        raise PolicyError(f"{where}: {CONSUMER_TENANT} is the tenant of personal Microsoft "
+                          "accounts, which anyone can create")
+    if not issuers and not tenants:
+        raise PolicyError(f"{where}: no issuers or tenants: nobody's sign-in would count")
+    return issuers, tenants
+
+
 def parse_policy(data: Mapping[str, object], source: str = "the access policy") -> Policy:
     """Validate a parsed policy document (see the module docstring)."""
-    unknown = sorted(set(data) - {"users", "domains"})
+    unknown = sorted(set(data) - {"users", "domains", "identity"})
     if unknown:
-        raise PolicyError(f"{source}: unknown section {unknown[0]!r} (expected [users.\"...\"] "
-                          "and [domains.\"...\"])")
+        raise PolicyError(f"{source}: unknown section {unknown[0]!r} (expected [identity], "
+                          "[users.\"...\"] and [domains.\"...\"])")
+    issuers, tenants = _identity(data.get("identity"), source)
     users: dict[str, Grant] = {}
     domains: dict[str, Grant] = {}
     for section, out in (("users", users), ("domains", domains)):
@@ -143,7 +221,7 @@ def parse_policy(data: Mapping[str, object], source: str = "the access policy") 
             out[key] = _grant(entry, where)
     if not users and not domains:
         raise PolicyError(f"{source}: no users or domains: nobody could see anything")
-    return Policy(users, domains)
+    return Policy(users, domains, issuers, tenants)
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -159,4 +237,6 @@ def load_policy(path: str | Path) -> Policy:
         raise PolicyError(f"the access policy {path} cannot be read ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"the access policy {path} is not valid TOML ({exc})") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise PolicyError(f"the access policy {path} nests values too deeply to read") from None
     return parse_policy(data, str(path))

@@ -9,6 +9,9 @@ and ICB (QAA), Far Away B82001 in PCN U00002 and ICB QBB (SLICC 3 of 6). Under t
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 from metrics import access, uploads
 from metrics.access import NoAccess, Viewer, decide, local_viewer, viewer_from_grant
 from metrics.disclosure import NHS_RULE, NO_CONTROL
-from metrics.policy import Grant, parse_policy
+from metrics.policy import Grant, Policy, parse_policy
 from tests.access_support import FAR, NEIGHBOUR, OWN, PRACTICES, REJECTED_RAW_VALUE, build_db
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +31,13 @@ DIRECTORY = pl.DataFrame(PRACTICES).select("practice_code", "pcn_code", "icb_cod
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret",
         "client_id": "client", "client_secret": "secret",
         "server_metadata_url": "https://login.example/.well-known/openid-configuration"}
+TENANT = "3f5e1a2b-7c4d-4e8f-9a0b-1c2d3e4f5a6b"
+NHSMAIL = f"https://login.microsoftonline.com/{TENANT}/v2.0"  # an Entra ID tenant's issuer
+ENTRA = {"iss": NHSMAIL, "tid": TENANT}  # claims as Entra ID sends them: no email_verified
 POLICY = f"""
+[identity.issuers."{NHSMAIL}"]
+emails_verified = true
+
 [users."partner@riverside.nhs.uk"]
 role = "practice"
 practices = ["{OWN}"]
@@ -123,18 +132,65 @@ def test_restrict_removes_rows_outside_the_scope_and_says_so() -> None:
     assert local_viewer().restrict({"p": practices})["p"] is practices
 
 
+GOOGLE = "https://accounts.google.com"  # a provider that sends email_verified itself
+
+
+def admin_policy(identity: dict) -> Policy:
+    return parse_policy({"identity": identity, "users": {"a@b.nhs.uk": {"role": "admin"}}})
+
+
 def test_decide_looks_up_the_verified_address() -> None:
-    policy = parse_policy({"users": {"a@b.nhs.uk": {"role": "admin"}}})
-    admin = decide({"email": "A@B.nhs.uk", "name": "Ann Admin", "email_verified": True},
-                   policy)
+    policy = admin_policy({"issuers": {GOOGLE: {}}})
+    admin = decide({"iss": GOOGLE, "email": "A@B.nhs.uk", "name": "Ann Admin",
+                    "email_verified": True}, policy)
     assert isinstance(admin, Viewer) and admin.role == "admin" and admin.name == "Ann Admin"
     assert admin.can_upload and admin.full_practices is None
-    for claims, says in (({"email": "c@b.nhs.uk"}, "no entry"),
+    for claims, says in (({"email": "c@b.nhs.uk", "email_verified": True}, "no entry"),
                          ({"name": "No Email"}, "did not give an email address"),
                          ({"email": "a@b.nhs.uk", "email_verified": False}, "not verified"),
                          ({"email": "a@b.nhs.uk", "email_verified": "false"}, "not verified")):
-        decision = decide(claims, policy)
+        decision = decide({"iss": GOOGLE, **claims}, policy)
         assert isinstance(decision, NoAccess) and says in decision.message
+
+
+@pytest.mark.parametrize("claim", [None, False, "false", "False", 0, "", "0", "no", [True]])
+def test_an_address_the_provider_does_not_say_is_verified_decides_nothing(claim: object) -> None:
+    claims = {"iss": GOOGLE, "email": "a@b.nhs.uk"}
+    if claim is not None:  # None: the claim is absent
+        claims["email_verified"] = claim
+    decision = decide(claims, admin_policy({"issuers": {GOOGLE: {}}}))
+    assert decision == NoAccess("The sign-in provider has not verified the address a@b.nhs.uk, "
+                                "so it cannot be used to decide access.")
+    assert isinstance(decide({**claims, "email_verified": "TRUE"},
+                             admin_policy({"issuers": {GOOGLE: {}}})), Viewer)
+
+
+def test_an_entra_tenant_the_policy_vouches_for_needs_no_email_verified_claim() -> None:
+    policy = admin_policy({"issuers": {NHSMAIL: {"emails_verified": True}}})
+    admin = decide({**ENTRA, "email": "a@b.nhs.uk", "name": "Ann"}, policy)
+    assert isinstance(admin, Viewer) and admin.role == "admin"
+    # an explicit "no" from the provider still stands
+    refused = decide({**ENTRA, "email": "a@b.nhs.uk", "email_verified": False}, policy)
+    assert isinstance(refused, NoAccess) and "not verified" in refused.message
+    # a tenant listed by id is trusted, but its addresses are not vouched for
+    by_tenant = admin_policy({"tenants": [TENANT]})
+    assert isinstance(decide({**ENTRA, "email": "a@b.nhs.uk"}, by_tenant), NoAccess)
+    assert isinstance(decide({**ENTRA, "email": "a@b.nhs.uk", "email_verified": True},
+                             by_tenant), Viewer)
+
+
+@pytest.mark.parametrize("claims", [
+    {"iss": "https://login.microsoftonline.com/0badc0de-0000-4000-8000-000000000000/v2.0",
+     "tid": "0badc0de-0000-4000-8000-000000000000"},  # another organisation's Entra tenant
+    {"iss": "https://evil.example/v2.0", "tid": "0badc0de-0000-4000-8000-000000000000"},
+    {"iss": NHSMAIL + "/"},  # issuers are compared exactly
+    {},  # no issuer at all
+], ids=["other-tenant", "other-issuer", "near-miss", "none"])
+def test_a_sign_in_from_an_untrusted_issuer_or_tenant_decides_nothing(claims: dict) -> None:
+    policy = admin_policy({"issuers": {NHSMAIL: {"emails_verified": True}}, "tenants": [TENANT]})
+    decision = decide({**claims, "email": "a@b.nhs.uk", "email_verified": True}, policy)
+    assert isinstance(decision, NoAccess)
+    assert "which the access policy does not trust, so no figures are shown" in decision.message
 
 
 class FakeSecrets(dict):
@@ -220,7 +276,8 @@ def dashboard(policy: Path | None, email: str | None = None, *, signed_in: bool 
     if policy is not None:
         at.secrets["auth"] = AUTH
         at.secrets["access"] = {"policy_file": str(policy)}
-        at.user = {"is_logged_in": signed_in, "email": email, "name": email, **claims}
+        at.user = {"is_logged_in": signed_in, "email": email, "name": email, **ENTRA,
+                   **claims}
     if practice:
         at.query_params["practice"] = practice
     at.run()
@@ -384,6 +441,15 @@ def test_a_signed_in_user_with_no_entry_sees_only_a_message(policy: Path) -> Non
     assert [b.label for b in at.sidebar.button] == ["Sign out"]
 
 
+def test_a_sign_in_from_another_tenant_sees_only_a_message(policy: Path) -> None:
+    other = "0badc0de-0000-4000-8000-000000000000"
+    at = dashboard(policy, "admin@icb.example.nhs.uk", email_verified=True, tid=other,
+                   iss=f"https://login.microsoftonline.com/{other}/v2.0")
+    assert at.title[0].value == "No access"
+    assert "does not trust" in at.error[0].value
+    assert shows_nothing(at)
+
+
 def test_a_signed_out_visitor_sees_the_sign_in_screen_only(policy: Path) -> None:
     at = dashboard(policy, None, signed_in=False)
     assert [b.label for b in at.button] == ["Sign in"]
@@ -415,18 +481,62 @@ def test_unverified_addresses_and_broken_policies_show_no_data(policy: Path,
     at = dashboard(policy, "admin@icb.example.nhs.uk", email_verified=False)
     assert "not verified" in at.error[0].value and shows_nothing(at)
     broken = tmp_path / "broken.toml"
-    broken.write_text('[users."admin@icb.example.nhs.uk"]\nrole = "superuser"\n')
+    broken.write_text(POLICY.replace('role = "admin"', 'role = "superuser"'))
     at = dashboard(broken, "admin@icb.example.nhs.uk")
-    assert at.error[0].value.startswith("Access cannot be checked: ")
-    assert "role must be one of" in at.error[0].value and shows_nothing(at)
+    assert [e.value for e in at.error] == [access.MISCONFIGURED] and shows_nothing(at)
 
 
-def test_a_policy_without_sign_in_is_refused_rather_than_opened_to_all(policy: Path) -> None:
+def on_screen(at: AppTest) -> str:
+    """Every text element of the page and sidebar, as one string."""
+    return str([e.value for kind in ("title", "markdown", "caption", "error", "info", "warning",
+                                      "exception") for e in at.get(kind)])
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    (POLICY + '[users."Partner@Riverside.nhs.uk"]\nrole = "admin"\n',
+     'users."Partner@Riverside.nhs.uk": listed twice'),
+    (POLICY + "a = " + "[" * 5000 + "]" * 5000 + "\n", "nests values too deeply"),
+], ids=["another-users-entry", "nested-5000-deep"])
+def test_a_broken_policy_tells_visitors_only_that_access_is_misconfigured(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, text: str, reason: str) -> None:
+    """The reason names the policy's path and other people's addresses: server log only."""
+    broken = tmp_path / "access_policy.toml"
+    broken.write_text(text, encoding="utf-8")
+    with caplog.at_level("ERROR", logger="metrics.access"):
+        at = dashboard(broken, "admin@icb.example.nhs.uk")
+    assert [e.value for e in at.error] == [
+        "Access to the dashboard is misconfigured, so no data is shown. Please contact the "
+        "dashboard administrator."]
+    assert shows_nothing(at)
+    for secret in (str(tmp_path), "access_policy.toml", "partner@riverside", reason):
+        assert secret.lower() not in on_screen(at).lower(), secret
+    logged = [r.getMessage() for r in caplog.records if r.name == "metrics.access"]
+    assert len(logged) == 1 and str(broken) in logged[0] and reason in logged[0]
+
+
+def test_an_unreadable_secrets_file_is_not_named_to_visitors(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def unreadable(*_: object) -> bool:
+        raise access.AccessConfigError("/srv/continuity/.streamlit/secrets.toml exists but "
+                                       "cannot be read (check its TOML)")
+
+    monkeypatch.setattr(access, "auth_configured", unreadable)
+    with caplog.at_level("ERROR", logger="metrics.access"):
+        at = dashboard(None)
+    assert [e.value for e in at.error] == [access.MISCONFIGURED] and shows_nothing(at)
+    assert "/srv/continuity" not in on_screen(at) and not at.info  # nor local mode
+    assert "/srv/continuity/.streamlit/secrets.toml exists" in caplog.text
+
+
+def test_a_policy_without_sign_in_is_refused_rather_than_opened_to_all(
+        policy: Path, caplog: pytest.LogCaptureFixture) -> None:
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
     at.secrets["access"] = {"policy_file": str(policy)}
-    at.run()
-    assert "sign-in is not" in at.error[0].value and shows_nothing(at)
+    with caplog.at_level("ERROR", logger="metrics.access"):
+        at.run()
+    assert [e.value for e in at.error] == [access.MISCONFIGURED] and shows_nothing(at)
     assert not at.info  # no local-mode banner either
+    assert "an access policy is configured but sign-in is not" in caplog.text
 
 
 def test_the_data_page_refuses_a_load_larger_than_the_total_limit(
@@ -456,3 +566,36 @@ def test_the_secrets_example_configures_sign_in_and_names_the_policy() -> None:
     assert access.login_provider(FakeSecrets(secrets)) is None  # the one default provider
     ignored = (ROOT / ".gitignore").read_text("utf-8").splitlines()
     assert ".streamlit/secrets.toml" in ignored and "access_policy.toml" in ignored
+
+
+def test_the_server_listens_on_this_computer_only_and_never_shows_a_traceback() -> None:
+    """What Streamlit reads from the tracked .streamlit/config.toml when started in the
+    checkout: local mode shows everything, so it must not listen on other interfaces, and an
+    unexpected error must not show server paths in the browser (the log has the traceback)."""
+    code = ("from streamlit import config; print(config.get_option('server.address'), "
+            "config.get_option('client.showErrorDetails'))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
+    shown = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,
+                           capture_output=True, text=True, timeout=120).stdout.split()
+    assert shown == ["127.0.0.1", "none"]
+
+
+def test_an_unexpected_error_shows_a_message_but_no_traceback(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the checkout's config, a failure no page expects (here drawing the banner raises
+    with a server path in the message) reaches the browser as Streamlit's redacted notice."""
+    from streamlit import config
+
+    from views import common
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("/srv/continuity/data/continuity.duckdb: broken")
+
+    monkeypatch.chdir(ROOT)
+    config.get_config_options(force_reparse=True)  # as `streamlit run` in the checkout reads it
+    monkeypatch.setattr(common, "banner", broken)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.run()
+    [error] = at.exception
+    assert error.message.startswith("This app has encountered an error.")
+    assert error.stack_trace == [] and "/srv/continuity" not in on_screen(at)

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from metrics import results
 from metrics.access import local_viewer
 from metrics.disclosure import NHS_RULE
-from tests.access_support import OWN, build_db, digest
+from tests.access_support import FAR, OWN, build_db, digest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAYLOADS = (
@@ -125,6 +125,37 @@ def test_a_hostile_practice_or_pcn_never_becomes_the_selection(database: Path) -
         at.run()
         chosen = {s.label: s.value for s in at.sidebar.selectbox}
         assert chosen["Practice"] is None and chosen["PCN"] is None
+
+
+@pytest.mark.parametrize("series", ["gp_list", "A named-GP list"])
+@pytest.mark.parametrize("gp_list", ["FM", "ZZZ"], ids=["another-practices-list", "unknown"])
+def test_export_ignores_a_named_gp_list_the_practice_does_not_hold(series: str,
+                                                                   gp_list: str) -> None:
+    """A link naming Far Away's list (FM) or no list at all, with Riverside chosen: the Export
+    page says the list is ignored and exports Riverside's own series; no error reaches the
+    browser (it showed a traceback with server paths)."""
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.query_params.update({"practice": OWN, "series": series, "gp_list": gp_list})
+    at.run()
+    visit(at, "export")
+    assert not at.exception and not at.error
+    assert ("The named-GP list in the address is not one of this practice's lists, so it is "
+            "ignored: the practice's own monthly series is exported instead.") in [
+                i.value for i in at.info]
+    tables = at.selectbox(key="export_table").options
+    assert f"My practice: {OWN}: monthly SLICC: XmR chart" in tables
+    assert not any(gp_list in t or FAR in t for t in tables if t.startswith("My practice"))
+
+
+def test_export_keeps_a_list_the_practice_holds_without_a_message() -> None:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.query_params.update({"practice": OWN, "series": "gp_list", "gp_list": "GA"})
+    at.run()
+    visit(at, "export")
+    assert not any("named-GP list in the address" in i.value for i in at.info)
+    at.checkbox(key="include_gp_lists").check().run()
+    assert f"My practice: {OWN}: monthly SLICC of GA's list: XmR chart" in at.selectbox(
+        key="export_table").options
 
 
 # ---- the results functions the pages call ----------------------------------------------------

@@ -6,9 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from metrics.policy import Grant, PolicyError, load_policy, parse_policy
+from metrics.policy import CONSUMER_TENANT, Grant, Issuer, PolicyError, load_policy, parse_policy
 
 ROOT = Path(__file__).resolve().parents[1]
+TENANT = "3f5e1a2b-7c4d-4e8f-9a0b-1c2d3e4f5a6b"
+NHSMAIL = f"https://login.microsoftonline.com/{TENANT}/v2.0"
+IDENTITY = f'[identity.issuers."{NHSMAIL}"]\nemails_verified = true\n'
+TRUSTED = {"issuers": {NHSMAIL: {"emails_verified": True}}}  # the same, parsed
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -29,10 +33,28 @@ def test_the_documented_example_loads_and_means_what_its_comments_say() -> None:
         "reviewer", icbs=frozenset({"QAA"}))
     assert policy.grant_for("dashboard.admin@icb.example.nhs.uk") == Grant("admin")
     assert policy.grant_for("stranger@nhs.net") is None
+    issuer = "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0"
+    assert policy.issuers == {issuer: Issuer(issuer, emails_verified=True)}
+    assert policy.tenants == frozenset()
+
+
+def test_sign_ins_count_from_listed_issuers_or_tenants_only() -> None:
+    google = "https://accounts.google.com"
+    policy = parse_policy({"identity": {"issuers": {google: {}}, "tenants": [TENANT.upper()]},
+                           "users": {"a@b.nhs.uk": {"role": "admin"}}})
+    assert policy.trusts(google, None)
+    assert policy.trusts(f"https://sts.windows.net/{TENANT}/", TENANT)  # the tenant, any form
+    assert not policy.trusts("https://accounts.google.com/", None)  # issuers match exactly
+    assert not policy.trusts(NHSMAIL.replace("3f5e", "0f5e"), TENANT.replace("3f5e", "0f5e"))
+    assert not policy.trusts(None, None)
+    assert not policy.emails_verified_by(google)  # Google sends email_verified itself
+    vouched = parse_policy({"identity": TRUSTED, "users": {"a@b.nhs.uk": {"role": "admin"}}})
+    assert vouched.emails_verified_by(NHSMAIL) and not vouched.emails_verified_by(google)
 
 
 def test_an_exact_address_wins_over_its_domain() -> None:
     policy = parse_policy({
+        "identity": TRUSTED,
         "domains": {"icb.example.nhs.uk": {"role": "reviewer", "icbs": ["QAA"]}},
         "users": {"Boss@ICB.example.nhs.uk": {"role": "admin"}},
     })
@@ -41,7 +63,8 @@ def test_an_exact_address_wins_over_its_domain() -> None:
 
 
 def test_a_domain_matches_only_itself_and_odd_addresses_match_nothing() -> None:
-    policy = parse_policy({"domains": {"@riverside.nhs.uk": {"role": "practice",
+    policy = parse_policy({"identity": TRUSTED,
+                           "domains": {"@riverside.nhs.uk": {"role": "practice",
                                                              "practices": ["a81001"]}}})
     assert policy.grant_for("gp@riverside.nhs.uk").practices == {"A81001"}  # codes upper-cased
     for email in ("gp@sub.riverside.nhs.uk", "gp@riverside.nhs.uk.evil.com",
@@ -74,10 +97,11 @@ def test_a_domain_matches_only_itself_and_odd_addresses_match_nothing() -> None:
     ("[users.\"a@b.nhs.uk\"]\nrole = \"admin\"\n[users.\"A@B.nhs.uk\"]\nrole = \"admin\"\n",
      "listed twice"),
     ("[users.\"a@b.nhs.uk\"]\nrole = admin\n", "is not valid TOML"),
+    ("a = " + "[" * 5000 + "]" * 5000 + "\n", "nests values too deeply"),
 ])
 def test_mistakes_are_refused_with_one_line_saying_where(tmp_path: Path, text: str,
                                                            message: str) -> None:
-    path = write(tmp_path, text)
+    path = write(tmp_path, IDENTITY + text)
     with pytest.raises(PolicyError) as caught:
         load_policy(path)
     assert message in str(caught.value)
@@ -96,3 +120,34 @@ def test_a_missing_or_binary_file_is_refused(tmp_path: Path) -> None:
     huge.write_bytes(b"#" * ((1 << 20) + 1))
     with pytest.raises(PolicyError, match="larger than 1 MB"):
         load_policy(huge)
+
+
+ADMIN = '[users."a@b.nhs.uk"]\nrole = "admin"\n'
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (ADMIN, "no [identity] section: name the trusted sign-in issuers"),
+    ("[identity]\n" + ADMIN, "no issuers or tenants: nobody's sign-in would count"),
+    ("[identity]\ntenants = [\"<tenant-id>\"]\n" + ADMIN,
+     "'<tenant-id>', which is not an Entra tenant id"),
+    ("[identity]\ntenants = \"" + TENANT + "\"\n" + ADMIN, "tenants must be a list"),
+    (f"[identity]\ntenants = [\"{CONSUMER_TENANT}\"]\n" + ADMIN,
+     "personal Microsoft accounts, which anyone can create"),
+    (f"[identity.issuers.\"https://login.microsoftonline.com/{CONSUMER_TENANT}/v2.0\"]\n"
+     + ADMIN, "personal Microsoft accounts"),
+    ("[identity]\ntenant = [\"" + TENANT + "\"]\n" + ADMIN, "'tenant' is not a setting"),
+    ("[identity.issuers.\"login.microsoftonline.com\"]\n" + ADMIN, "not an issuer URL"),
+    ("[identity.issuers.\"https://login.microsoftonline.com/{tenantid}/v2.0\"]\n" + ADMIN,
+     "not an issuer URL"),
+    (f"[identity.issuers.\"{NHSMAIL}\"]\nemails_verified = \"yes\"\n" + ADMIN,
+     "emails_verified must be true or false"),
+    (f"[identity.issuers.\"{NHSMAIL}\"]\nverified = true\n" + ADMIN,
+     "the only setting is emails_verified"),
+])
+def test_the_trusted_issuers_must_be_named_and_well_formed(tmp_path: Path, text: str,
+                                                            message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value).strip()

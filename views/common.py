@@ -130,10 +130,16 @@ def url_month(key: str, months: list[date]) -> date | None:
 
 
 def practice_options_from_url(ctx: Context) -> results.PracticeOptions:
-    """The My practice page's choices as its widgets left them in the URL."""
+    """The My practice page's choices as its widgets left them in the URL. A named-GP list the
+    chosen practice does not hold (another practice's, or unknown) is dropped, as the page's
+    own list widget drops it."""
+    gp_list = st.query_params.get("gp_list")
+    if gp_list is not None and (ctx.sel.practice is None
+                                or gp_list not in gp_list_ids(ctx, ctx.sel.practice)):
+        gp_list = None
     return results.PracticeOptions(
         series=url_choice("series", SPC_SERIES, "practice"),
-        gp_list=st.query_params.get("gp_list"),
+        gp_list=gp_list,
         target=url_choice("target", SPC_TARGETS, "none"),
         rebase=url_month("rebase", window_months(ctx)),
         peers=url_choice("peers", DECILE_PEERS, "all"))

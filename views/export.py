@@ -27,8 +27,14 @@ def main() -> None:
             "Include named-GP lists (internal use only: figures about named staff)",
             value=False, key="include_gp_lists")
     found: list[tuple[str, Table]] = []
-    options = {"practice": (common.practice_options_from_url(ctx),),
-               "networks": (common.network_options_from_url(),)}
+    with common.error_panel("The figures could not be loaded"):
+        practice = common.practice_options_from_url(ctx)
+    if practice.series == "gp_list" and practice.gp_list is None and st.query_params.get(
+            "gp_list"):
+        st.info("The named-GP list in the address is not one of this practice's lists, so it "
+                "is ignored: the practice's own monthly series is exported instead.",
+                icon=":material/info:")
+    options = {"practice": (practice,), "networks": (common.network_options_from_url(),)}
     for page, title in PAGES.items():
         for table in common.tables(ctx, page, options=options.get(page, ())).values():
             found.append((title, table))
