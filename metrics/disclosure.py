@@ -1,6 +1,6 @@
 """Statistical disclosure control: one policy for every shared view and export.
 
-The NHS rule (docs/methods.md, "Disclosure control"): counts 1-7 are shown as `*`, other counts
+The NHS rule (docs/disclosure.md): counts 1-7 are shown as `*`, other counts
 rounded to the nearest 5, zero stays 0; a mean over individuals is shown only when it rests on 8
 or more of them. Below that, what this module adds so that nothing shown gives a count back:
 
