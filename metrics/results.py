@@ -615,8 +615,11 @@ def rolling_upc_table(source: ResultSource, level: str, code: str, rule: Disclos
     frame = with_mean_ci(frame, "upc_mean", "upc_sd", "eligible_patients", "upc")
     short = ([(pl.col("history_months") < ROLLING_MONTHS).alias("short_history")]
              if "history_months" in frame.columns else [])
+    # a named-GP list carries its clinician column, as monthly SLICC does, so that every file
+    # leaving the dashboard finds the clinician to pseudonymise (label, header and file name)
+    staff = ([pl.col("subgroup").alias("usual_gp_id")] if level == "gp_list" else [])
     frame = frame.select(
-        pl.lit(subgroup or code).alias("label"), pl.col("month_start").alias("month"),
+        pl.lit(subgroup or code).alias("label"), *staff, pl.col("month_start").alias("month"),
         "upc_mean", "upc_sd", "eligible_patients", "upc_lci", "upc_uci",
         *[c for c in ("upc_pooled", "upc_pooled_numerator", "upc_pooled_denominator")
           if c in frame.columns], *short)
