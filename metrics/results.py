@@ -1033,10 +1033,12 @@ def _staff_codes(table: Table) -> dict[str, str]:
 
 
 def export_name(table: Table, suffix: str) -> str:
-    """A download's file name: the table key, with any clinician name pseudonymised."""
+    """A download's file name: the table key, with any clinician name pseudonymised and any
+    code from the data made safe as a name (metrics.export.safe_file_name)."""
     from metrics import pseudonym
+    from metrics.export import safe_file_name
 
-    return pseudonym.scrub(f"{table.key}.{suffix}", _staff_codes(table))
+    return safe_file_name(pseudonym.scrub(f"{table.key}.{suffix}", _staff_codes(table)))
 
 
 def shareable(tables: Sequence[Table], include_internal: bool = False) -> list[Table]:
