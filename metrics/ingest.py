@@ -64,6 +64,13 @@ XLSX_MAX_CELLS = 20_000_000
 XLSX_MAX_MEMBERS = 5_000
 ODS_PRACTICE = r"^[A-Z][A-Z0-9]{5}$"
 PRACTICE_HINT = "an ODS practice code is a letter and 5 letters or digits, e.g. A81001"
+# Network codes reach file names, export headers and filters: only ODS shapes are let in.
+ODS_PCN = r"^U\d{5}$"
+PCN_HINT = "a PCN code is U and 5 digits, e.g. U12345"
+ODS_SUB_ICB = r"^[A-Z0-9]{3}([A-Z0-9]{2})?$"
+SUB_ICB_HINT = "a sub-ICB location code is 3 or 5 letters or digits, e.g. 00L"
+ODS_ICB = r"^Q[A-Z0-9]{2}$"
+ICB_HINT = "an ICB code is Q and 2 letters or digits, e.g. QOP"
 
 KEYS: dict[str, tuple[str, ...]] = {
     "appointments": ("practice_code", "appointment_id"),
@@ -833,6 +840,12 @@ def _practice_checks(raw: pl.Expr, clean: pl.Expr) -> list[Check]:
                   ~clean.str.contains(ODS_PRACTICE), raw)]
 
 
+def _code_check(name: str, raw: pl.Expr, clean: pl.Expr, pattern: str, hint: str) -> Check:
+    """A given code of the wrong shape (a blank one is the required check's business)."""
+    return Check(name, f"{name} is not an ODS code: {hint}",
+                 clean.is_not_null() & ~clean.str.contains(pattern), raw)
+
+
 def _number_checks(name: str, raw: pl.Expr, low: int, high: int, what: str) -> list[Check]:
     given = raw.is_not_null() & (raw.str.strip_chars() != "")
     value = _whole_number(raw)
@@ -1031,12 +1044,18 @@ def _build_practices(frame: pl.DataFrame, present: set[str], tm: TableMapping) -
         tidy_text(frame["practice_name"]).alias("__name"),
         tidy_code(frame["pcn_code"]).alias("__pcn"),
         tidy_text(frame["pcn_name"]).alias("__pcn_name"),
+        tidy_code(frame["sub_icb_code"]).alias("__sub_icb"),
+        tidy_code(frame["icb_code"]).alias("__icb"),
         _whole_number(c("list_size")).alias("__list"),
         _whole_number(c("imd_decile")).alias("__imd"),
     )
     checks = [_over_check(), *_practice_checks(c("practice_code"), c("__practice")),
               _required("practice_name", c("practice_name"), c("__name")),
               _required("pcn_code", c("pcn_code"), c("__pcn")),
+              _code_check("pcn_code", c("pcn_code"), c("__pcn"), ODS_PCN, PCN_HINT),
+              _code_check("sub_icb_code", c("sub_icb_code"), c("__sub_icb"), ODS_SUB_ICB,
+                          SUB_ICB_HINT),
+              _code_check("icb_code", c("icb_code"), c("__icb"), ODS_ICB, ICB_HINT),
               _required("pcn_name", c("pcn_name"), c("__pcn_name")),
               *_number_checks("list_size", c("list_size"), 0, MAX_LIST_SIZE,
                               "registered patients"),
@@ -1050,8 +1069,7 @@ def _build_practices(frame: pl.DataFrame, present: set[str], tm: TableMapping) -
     kept = kept.with_columns(
         c("__practice").alias("practice_code"), c("__name").alias("practice_name"),
         c("__pcn").alias("pcn_code"), c("__pcn_name").alias("pcn_name"),
-        tidy_code(kept["sub_icb_code"]).alias("sub_icb_code"),
-        tidy_code(kept["icb_code"]).alias("icb_code"),
+        c("__sub_icb").alias("sub_icb_code"), c("__icb").alias("icb_code"),
         c("__list").cast(pl.Int32).alias("list_size"),
         c("__imd").cast(pl.Int32).alias("imd_decile"),
         pl.when(c("personal_lists").is_null()).then(None)
@@ -1220,9 +1238,8 @@ def _checked_practice(practice: PracticeInfo | None) -> PracticeInfo | None:
     if not name:
         raise IngestError("the practice name is blank: give the practice's name")
     pcn = practice.pcn_code.strip().upper() if practice.pcn_code else None
-    if pcn is not None and not re.match(r"^U\d{5}$", pcn):
-        raise IngestError(f"PCN code {practice.pcn_code!r} is not valid: a PCN code is U and "
-                          "5 digits, e.g. U12345")
+    if pcn is not None and not re.match(ODS_PCN, pcn):
+        raise IngestError(f"PCN code {practice.pcn_code!r} is not valid: {PCN_HINT}")
     pcn_name = " ".join(practice.pcn_name.split()) if practice.pcn_name else None
     return PracticeInfo(code, name, pcn, pcn_name)
 
