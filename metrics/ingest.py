@@ -328,6 +328,27 @@ def _legacy_decode(data: bytes) -> str:
         return data.decode("latin-1")
 
 
+def _legacy_file(path: Path) -> bytes:
+    """A whole file that is not UTF-8, as UTF-8 from Windows-1252, refusing a mix: if some lines
+    are UTF-8 and others not, decoding all as Windows-1252 would turn `Dr Müller` on the UTF-8
+    lines into `Dr MÃ¼ller` and count one clinician as two, silently. Refused rather than
+    warned: the figures would be wrong whatever the warning said, and saving again fixes it."""
+    data = path.read_bytes()
+    utf8_line = legacy_line = None
+    for match in re.finditer(rb"[^\n]*[\x80-\xff][^\n]*", data):
+        try:
+            match.group().decode("utf-8")
+        except UnicodeDecodeError:
+            legacy_line = legacy_line or data.count(b"\n", 0, match.start()) + 1
+        else:
+            utf8_line = utf8_line or data.count(b"\n", 0, match.start()) + 1
+        if utf8_line and legacy_line:
+            raise _fail(path, f"mixes text encodings (line {utf8_line} is UTF-8, line "
+                              f"{legacy_line} is Windows-1252 or Latin-1), so names would be "
+                              "misread: save the whole file again as CSV UTF-8")
+    return _legacy_decode(data).encode("utf-8")
+
+
 def _sniff_delimiter(first_line: str) -> str:
     """The candidate delimiter found most often outside quotes in the header line."""
     counts = dict.fromkeys(DELIMITERS, 0)
@@ -386,13 +407,15 @@ def _read_csv(path: Path, head: bytes, size: int) -> RawFile:
 
     try:
         if not utf8 and isinstance(source, Path):
-            source = io.BytesIO(_legacy_decode(path.read_bytes()).encode("utf-8"))
+            source = io.BytesIO(_legacy_file(path))
         try:
             frame = scan(source)
         except pl.exceptions.ComputeError as exc:
             if "utf-8" not in str(exc).lower() or not isinstance(source, Path):
                 raise
-            frame = scan(io.BytesIO(_legacy_decode(path.read_bytes()).encode("utf-8")))
+            frame = scan(io.BytesIO(_legacy_file(path)))
+    except IngestError:
+        raise
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         named = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter]
         raise _fail(path, f"could not be read as a {named}-separated file "

@@ -122,6 +122,12 @@ def corpus() -> dict[str, Case]:
         # encodings and line endings
         "latin-1": Case("latin1.csv", lines(GOOD.replace("GP1", "Dr Müller")).decode()
                         .encode("latin-1"), counts=(1, 1, 0, 0)),
+        "utf-8 and latin-1 lines mixed": Case(
+            "mixed.csv", lines(GOOD.replace("GP1", "Dr Müller"))
+            + GOOD.replace("1,P1", "2,P2").replace("GP1", "Dr Müller").encode("latin-1") + b"\n",
+            error=r"mixes text encodings \(line 2 is UTF-8, line 3 is Windows-1252 or "
+                  r"Latin-1\), so names would be misread: save the whole file again as CSV "
+                  r"UTF-8"),
         "utf-8 with BOM": Case("bom.csv", b"\xef\xbb\xbf" + lines(GOOD), counts=(1, 1, 0, 0)),
         "utf-16 (Excel unicode text)": Case(
             "utf16.csv", lines(GOOD.replace(",", "\t"), header=HEADER.replace(",", "\t"))
