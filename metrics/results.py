@@ -1159,9 +1159,16 @@ def export_zip(tables: Sequence[Table], params: Params, sel: Selection) -> bytes
     import zipfile
 
     buffer = io.BytesIO()
+    taken: set[str] = set()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for table in tables:
-            info = zipfile.ZipInfo(export_name(table, "csv"), date_time=(2000, 1, 1, 0, 0, 0))
+            name = export_name(table, "csv")
+            stem, n = name.removesuffix(".csv"), 1
+            while name in taken:  # two keys made alike by safe names: unzipping overwrites
+                n += 1
+                name = f"{stem}-{n}.csv"
+            taken.add(name)
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, export_csv(table, params, sel))
     return buffer.getvalue()

@@ -466,6 +466,18 @@ def test_a_hostile_code_reaches_no_zip_path_and_no_live_header_cell():
     assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
 
 
+def test_tables_whose_safe_names_coincide_keep_one_zip_entry_each():
+    import io
+    import zipfile
+
+    tables = [Table(key, key, pl.DataFrame({"n": [i]}), "x", NO_CONTROL)
+              for i, key in enumerate(("pcn_a/b", "pcn_a_b", "pcn_a:b"))]
+    data = results.export_zip(tables, EXPORT_PARAMS, Selection())
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.namelist() == ["pcn_a_b.csv", "pcn_a_b-2.csv", "pcn_a_b-3.csv"]
+        assert archive.read("pcn_a_b-3.csv").decode().endswith("n\n2\n")
+
+
 def test_display_frame_formats_around_suppressed_cells():
     shown = results.display_frame(export_table().frame)
     assert shown["slicc"].to_list() == ["50.0%", "*"]
