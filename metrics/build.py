@@ -174,12 +174,10 @@ def preset_matches(preset: str, table: str, headers: list[str]) -> dict[str, str
 
 def mapping_toml(choices: dict[str, dict[str, str]], name: str = "dashboard_upload") -> str:
     """A mapping file (layered on the chosen preset) from the user's column choices:
-    {table: {field: source column}}. Strings are JSON-escaped, which TOML accepts."""
-    import json
+    {table: {field: source column}}; any header is written as a valid TOML string."""
+    from metrics.mapping import FIELDS, toml_string
 
-    from metrics.mapping import FIELDS
-
-    lines = [f"name = {json.dumps(name)}"]
+    lines = [f"name = {toml_string(name)}"]
     for table, fields in choices.items():
         if table not in FIELDS:
             raise ValueError(f"unknown table {table!r}")
@@ -190,7 +188,7 @@ def mapping_toml(choices: dict[str, dict[str, str]], name: str = "dashboard_uplo
         for field, column in chosen.items():
             if field not in FIELDS[table]:
                 raise ValueError(f"{field!r} is not a field of {table}")
-            lines.append(f"{field} = {json.dumps(column)}")
+            lines.append(f"{field} = {toml_string(column)}")
     return "\n".join(lines) + "\n"
 
 

@@ -36,6 +36,11 @@ Continuity of care for general practice: how often patients see the same clinici
 Run `python -m metrics <command> --help` for the options of each command."""
 
 
+PATIENT_LEVEL = ("these files are patient-level (patient ids, clinician names): for the "
+                 "analyst's own secure environment, not to be shared (`export` writes shareable "
+                 "files)")
+
+
 class UsageError(Exception):
     """A problem with what the user asked for (one line, shown as is)."""
 
@@ -175,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Compute UPC, COC, SECON, MMCI, HHI, KPC, SLICC and OPR from "
                                    "extract files (or a database) and write patients.csv, "
                                    "practices.csv, gp_lists.csv, slicc_monthly.csv, pcns.csv, "
-                                   "deprivation.csv and definitions.json into --out.")
+                                   "deprivation.csv and definitions.json into --out. "
+                                   f"Note: {PATIENT_LEVEL}.")
     add_extract_arguments(c, required=False)
     c.add_argument("--db", type=Path, metavar="FILE",
                    help="compute from this database instead of extract files")
@@ -294,11 +300,15 @@ def configure(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> None:
 
 def write_outputs(outputs: dict[str, pl.DataFrame], params: Params, out: Path,
                   engine_name: str) -> None:
+    """The compute contract's files; text cells pass the exports' formula guard, since ids
+    and clinician names come from the extract as typed."""
+    from metrics.export import neutralise_frame
+
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in outputs.items():
         if "month" in frame.columns:
             frame = frame.with_columns(pl.col("month").dt.strftime("%Y-%m"))
-        frame.write_csv(out / f"{name}.csv", float_precision=None)
+        neutralise_frame(frame).write_csv(out / f"{name}.csv", float_precision=None)
     (out / "definitions.json").write_text(json.dumps(
         {"parameters": params.as_dict(), "definitions": dict(params.describe()),
          "engine": engine_name,
@@ -322,6 +332,7 @@ def cmd_compute(args: argparse.Namespace, progress) -> int:
                                               master=args.spark_master, progress=progress)
         write_outputs(outputs, params, args.out, "spark")
         print(f"written to {args.out}")
+        print(f"note: {PATIENT_LEVEL}")
         return 0
     if args.db is not None:
         from metrics.store import connect_read_only, read_meta
@@ -344,6 +355,7 @@ def cmd_compute(args: argparse.Namespace, progress) -> int:
     finally:
         con.close()
     print(f"written to {args.out}: {', '.join(engine.OUTPUTS)} (.csv) and definitions.json")
+    print(f"note: {PATIENT_LEVEL}")
     return 0
 
 

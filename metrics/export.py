@@ -7,7 +7,10 @@ leading apostrophe, the OWASP CSV-injection advice).
 
 from __future__ import annotations
 
+import csv
 import io
+import re
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,7 +34,24 @@ def neutralise_frame(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def header_lines(about: Sequence[tuple[str, str]]) -> list[str]:
-    return [f"# {neutralise(k)}: {v}".replace("\n", " ") for k, v in about]
+    """'# key: value' lines. A spreadsheet splits them at commas like any row, so each piece is
+    neutralised and quoted as a body cell is; line breaks become spaces (one line per entry)."""
+    lines = []
+    for k, v in about:
+        text = f"# {neutralise(k)}: {v}".replace("\r", " ").replace("\n", " ")
+        out = io.StringIO()
+        csv.writer(out, lineterminator="").writerow(neutralise(c) for c in text.split(","))
+        lines.append(out.getvalue())
+    return lines
+
+
+def safe_file_name(name: str) -> str:
+    """A download or ZIP entry name built from codes and titles: no path separators, no `..`,
+    no control or invisible format characters, no leading formula character or dot."""
+    name = "".join("_" if c in "/\\:" or unicodedata.category(c)[0] == "C" else c
+                   for c in name)
+    name = re.sub(r"\.{2,}", ".", name).lstrip("".join(FORMULA_STARTS) + "._ ")
+    return name or "export"
 
 
 def csv_bytes(df: pl.DataFrame, about: Sequence[tuple[str, str]] = ()) -> bytes:

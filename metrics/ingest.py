@@ -58,12 +58,22 @@ MAX_AGE = 130
 MAX_LIST_SIZE = 1_000_000
 HEAD_BYTES = 1 << 20  # enough of a file to sniff its format, encoding, delimiter and header
 DELIMITERS = (",", ";", "\t", "|")
-XLSX_MAX_UNCOMPRESSED = 1 << 30  # 1 GiB of XML is far beyond any practice export
-XLSX_MAX_RATIO = 200  # legitimate sheets compress 5-30x; zip bombs 1000x
+# openpyxl parses sheet XML at ~16 MB/s holding ~2.3x its size (1 GB of XML: 62 s, 2.3 GB),
+# so what an archive says it unpacks to is capped before any parsing: 256 MiB is ~15 s, and
+# several times a year of a large practice's appointments.
+XLSX_MAX_UNCOMPRESSED = 256 << 20
+XLSX_MAX_RATIO = 100  # legitimate sheets compress 5-30x; zip bombs 80x and far more
 XLSX_MAX_CELLS = 20_000_000
 XLSX_MAX_MEMBERS = 5_000
 ODS_PRACTICE = r"^[A-Z][A-Z0-9]{5}$"
 PRACTICE_HINT = "an ODS practice code is a letter and 5 letters or digits, e.g. A81001"
+# Network codes reach file names, export headers and filters: only ODS shapes are let in.
+ODS_PCN = r"^U\d{5}$"
+PCN_HINT = "a PCN code is U and 5 digits, e.g. U12345"
+ODS_SUB_ICB = r"^[A-Z0-9]{3}([A-Z0-9]{2})?$"
+SUB_ICB_HINT = "a sub-ICB location code is 3 or 5 letters or digits, e.g. 00L"
+ODS_ICB = r"^Q[A-Z0-9]{2}$"
+ICB_HINT = "an ICB code is Q and 2 letters or digits, e.g. QOP"
 
 KEYS: dict[str, tuple[str, ...]] = {
     "appointments": ("practice_code", "appointment_id"),
@@ -321,6 +331,27 @@ def _legacy_decode(data: bytes) -> str:
         return data.decode("latin-1")
 
 
+def _legacy_file(path: Path) -> bytes:
+    """A whole file that is not UTF-8, as UTF-8 from Windows-1252, refusing a mix: if some lines
+    are UTF-8 and others not, decoding all as Windows-1252 would turn `Dr Müller` on the UTF-8
+    lines into `Dr MÃ¼ller` and count one clinician as two, silently. Refused rather than
+    warned: the figures would be wrong whatever the warning said, and saving again fixes it."""
+    data = path.read_bytes()
+    utf8_line = legacy_line = None
+    for match in re.finditer(rb"[^\n]*[\x80-\xff][^\n]*", data):
+        try:
+            match.group().decode("utf-8")
+        except UnicodeDecodeError:
+            legacy_line = legacy_line or data.count(b"\n", 0, match.start()) + 1
+        else:
+            utf8_line = utf8_line or data.count(b"\n", 0, match.start()) + 1
+        if utf8_line and legacy_line:
+            raise _fail(path, f"mixes text encodings (line {utf8_line} is UTF-8, line "
+                              f"{legacy_line} is Windows-1252 or Latin-1), so names would be "
+                              "misread: save the whole file again as CSV UTF-8")
+    return _legacy_decode(data).encode("utf-8")
+
+
 def _sniff_delimiter(first_line: str) -> str:
     """The candidate delimiter found most often outside quotes in the header line."""
     counts = dict.fromkeys(DELIMITERS, 0)
@@ -379,13 +410,15 @@ def _read_csv(path: Path, head: bytes, size: int) -> RawFile:
 
     try:
         if not utf8 and isinstance(source, Path):
-            source = io.BytesIO(_legacy_decode(path.read_bytes()).encode("utf-8"))
+            source = io.BytesIO(_legacy_file(path))
         try:
             frame = scan(source)
         except pl.exceptions.ComputeError as exc:
             if "utf-8" not in str(exc).lower() or not isinstance(source, Path):
                 raise
-            frame = scan(io.BytesIO(_legacy_decode(path.read_bytes()).encode("utf-8")))
+            frame = scan(io.BytesIO(_legacy_file(path)))
+    except IngestError:
+        raise
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         named = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter]
         raise _fail(path, f"could not be read as a {named}-separated file "
@@ -480,11 +513,16 @@ def _check_zip(path: Path, max_bytes: int | None) -> None:
     if total > limit:
         raise _fail(path, f"unpacks to {_size(total)}, over the {_size(limit)} limit: refused as "
                           "unsafe (a zip bomb?); save the sheet as CSV instead")
+    whole = total // max(sum(i.compress_size for i in infos), 1)
+    if total > (1 << 20) and whole > XLSX_MAX_RATIO:
+        raise _fail(path, f"is compressed {whole:,} times, over the limit of {XLSX_MAX_RATIO}: "
+                          "refused as unsafe (a zip bomb?); save the sheet as CSV instead")
     for info in infos:
         ratio = info.file_size // max(info.compress_size, 1)
         if info.file_size > (1 << 20) and ratio > XLSX_MAX_RATIO:
-            raise _fail(path, f"has a part compressed {ratio:,} times: refused as unsafe (a zip "
-                              "bomb?); save the sheet as CSV instead")
+            raise _fail(path, f"has a part compressed {ratio:,} times, over the limit of "
+                              f"{XLSX_MAX_RATIO}: refused as unsafe (a zip bomb?); save the "
+                              "sheet as CSV instead")
 
 
 def _cell_text(value: object) -> str | None:
@@ -833,6 +871,12 @@ def _practice_checks(raw: pl.Expr, clean: pl.Expr) -> list[Check]:
                   ~clean.str.contains(ODS_PRACTICE), raw)]
 
 
+def _code_check(name: str, raw: pl.Expr, clean: pl.Expr, pattern: str, hint: str) -> Check:
+    """A given code of the wrong shape (a blank one is the required check's business)."""
+    return Check(name, f"{name} is not an ODS code: {hint}",
+                 clean.is_not_null() & ~clean.str.contains(pattern), raw)
+
+
 def _number_checks(name: str, raw: pl.Expr, low: int, high: int, what: str) -> list[Check]:
     given = raw.is_not_null() & (raw.str.strip_chars() != "")
     value = _whole_number(raw)
@@ -1031,12 +1075,18 @@ def _build_practices(frame: pl.DataFrame, present: set[str], tm: TableMapping) -
         tidy_text(frame["practice_name"]).alias("__name"),
         tidy_code(frame["pcn_code"]).alias("__pcn"),
         tidy_text(frame["pcn_name"]).alias("__pcn_name"),
+        tidy_code(frame["sub_icb_code"]).alias("__sub_icb"),
+        tidy_code(frame["icb_code"]).alias("__icb"),
         _whole_number(c("list_size")).alias("__list"),
         _whole_number(c("imd_decile")).alias("__imd"),
     )
     checks = [_over_check(), *_practice_checks(c("practice_code"), c("__practice")),
               _required("practice_name", c("practice_name"), c("__name")),
               _required("pcn_code", c("pcn_code"), c("__pcn")),
+              _code_check("pcn_code", c("pcn_code"), c("__pcn"), ODS_PCN, PCN_HINT),
+              _code_check("sub_icb_code", c("sub_icb_code"), c("__sub_icb"), ODS_SUB_ICB,
+                          SUB_ICB_HINT),
+              _code_check("icb_code", c("icb_code"), c("__icb"), ODS_ICB, ICB_HINT),
               _required("pcn_name", c("pcn_name"), c("__pcn_name")),
               *_number_checks("list_size", c("list_size"), 0, MAX_LIST_SIZE,
                               "registered patients"),
@@ -1050,8 +1100,7 @@ def _build_practices(frame: pl.DataFrame, present: set[str], tm: TableMapping) -
     kept = kept.with_columns(
         c("__practice").alias("practice_code"), c("__name").alias("practice_name"),
         c("__pcn").alias("pcn_code"), c("__pcn_name").alias("pcn_name"),
-        tidy_code(kept["sub_icb_code"]).alias("sub_icb_code"),
-        tidy_code(kept["icb_code"]).alias("icb_code"),
+        c("__sub_icb").alias("sub_icb_code"), c("__icb").alias("icb_code"),
         c("__list").cast(pl.Int32).alias("list_size"),
         c("__imd").cast(pl.Int32).alias("imd_decile"),
         pl.when(c("personal_lists").is_null()).then(None)
@@ -1220,9 +1269,8 @@ def _checked_practice(practice: PracticeInfo | None) -> PracticeInfo | None:
     if not name:
         raise IngestError("the practice name is blank: give the practice's name")
     pcn = practice.pcn_code.strip().upper() if practice.pcn_code else None
-    if pcn is not None and not re.match(r"^U\d{5}$", pcn):
-        raise IngestError(f"PCN code {practice.pcn_code!r} is not valid: a PCN code is U and "
-                          "5 digits, e.g. U12345")
+    if pcn is not None and not re.match(ODS_PCN, pcn):
+        raise IngestError(f"PCN code {practice.pcn_code!r} is not valid: {PCN_HINT}")
     pcn_name = " ".join(practice.pcn_name.split()) if practice.pcn_name else None
     return PracticeInfo(code, name, pcn, pcn_name)
 

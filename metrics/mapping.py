@@ -143,6 +143,28 @@ def _parse(text: str, source: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"{source} is not valid TOML ({exc}); see "
                            "metrics/presets/example_mapping.toml for the format") from None
+    except RecursionError:  # tomllib parses nested arrays and tables by recursion
+        raise MappingError(f"{source} nests arrays or tables too deeply to be a mapping file; "
+                           "see metrics/presets/example_mapping.toml for the format") from None
+
+
+def toml_string(text: str) -> str:
+    """`text` as a TOML basic string. TOML takes any Unicode as is but no control characters,
+    and only \\uXXXX/\\UXXXXXXXX escapes of whole code points (JSON's surrogate pairs for an
+    emoji are invalid TOML). A lone surrogate cannot be written at all: it becomes U+FFFD."""
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04X}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
 
 
 def _strings(value: object, where: str) -> tuple[str, ...]:

@@ -678,8 +678,11 @@ def rolling_upc_table(source: ResultSource, level: str, code: str, rule: Disclos
     frame = with_mean_ci(frame, "upc_mean", "upc_sd", "eligible_patients", "upc")
     short = ([(pl.col("history_months") < ROLLING_MONTHS).alias("short_history")]
              if "history_months" in frame.columns else [])
+    # a named-GP list carries its clinician column, as monthly SLICC does, so that every file
+    # leaving the dashboard finds the clinician to pseudonymise (label, header and file name)
+    staff = ([pl.col("subgroup").alias("usual_gp_id")] if level == "gp_list" else [])
     frame = frame.select(
-        pl.lit(subgroup or code).alias("label"), pl.col("month_start").alias("month"),
+        pl.lit(subgroup or code).alias("label"), *staff, pl.col("month_start").alias("month"),
         "upc_mean", "upc_sd", "eligible_patients", "upc_lci", "upc_uci",
         *[c for c in ("upc_pooled", "upc_pooled_numerator", "upc_pooled_denominator")
           if c in frame.columns], *short,
@@ -1096,10 +1099,12 @@ def _staff_codes(table: Table) -> dict[str, str]:
 
 
 def export_name(table: Table, suffix: str) -> str:
-    """A download's file name: the table key, with any clinician name pseudonymised."""
+    """A download's file name: the table key, with any clinician name pseudonymised and any
+    code from the data made safe as a name (metrics.export.safe_file_name)."""
     from metrics import pseudonym
+    from metrics.export import safe_file_name
 
-    return pseudonym.scrub(f"{table.key}.{suffix}", _staff_codes(table))
+    return safe_file_name(pseudonym.scrub(f"{table.key}.{suffix}", _staff_codes(table)))
 
 
 def shareable(tables: Sequence[Table], include_internal: bool = False) -> list[Table]:
@@ -1220,9 +1225,16 @@ def export_zip(tables: Sequence[Table], params: Params, sel: Selection) -> bytes
     import zipfile
 
     buffer = io.BytesIO()
+    taken: set[str] = set()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for table in tables:
-            info = zipfile.ZipInfo(export_name(table, "csv"), date_time=(2000, 1, 1, 0, 0, 0))
+            name = export_name(table, "csv")
+            stem, n = name.removesuffix(".csv"), 1
+            while name in taken:  # two keys made alike by safe names: unzipping overwrites
+                n += 1
+                name = f"{stem}-{n}.csv"
+            taken.add(name)
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, export_csv(table, params, sel))
     return buffer.getvalue()

@@ -231,6 +231,7 @@ def building(db_path: Path, copy: bool = False) -> Iterator[duckdb.DuckDBPyConne
     os.replace when the block ends without error; on any error the side file goes and
     `db_path` stays as it was, so a reader never sees a half-written database."""
     side = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
+    clean_stale_side_files(db_path)
     _remove(side)
     con: duckdb.DuckDBPyConnection | None = None
     try:
@@ -371,3 +372,55 @@ def read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         raise StoreError("the database has no store_meta table: it was not built by this "
                          "tool") from None
     return {k: v for k, v in rows}
+
+
+# ---- side files a killed build leaves ------------------------------------------------------
+
+SIDE_STALE_SECONDS = 3600  # a build writes its side file all along: an hour untouched is dead
+
+
+def _side_in_use(path: Path, pid: int) -> bool:
+    """Its builder still runs (same machine), or some process holds DuckDB's lock on it."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+        return True
+    except PermissionError:
+        return True
+    except OSError:
+        pass
+    import fcntl
+
+    main = path.with_suffix("") if path.suffix == ".wal" else path  # DuckDB locks the main file
+    try:  # never on our own files (the pid above): closing would drop our own POSIX locks
+        with main.open("rb") as fh:
+            fcntl.lockf(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    return False
+
+
+def clean_stale_side_files(db_path: Path, *, older_than: float = SIDE_STALE_SECONDS,
+                           now: float | None = None) -> list[Path]:
+    """Remove `<db>.building-<pid>` and `<db>.staged-<pid>` files (and their .wal) that a killed
+    build left beside the database: untouched for `older_than` seconds and not in use."""
+    import re
+    import time
+
+    db_path = Path(db_path)
+    now = time.time() if now is None else now
+    pattern = re.compile(rf"{re.escape(db_path.name)}\.(?:building|staged)-(\d+)(?:\.wal)?")
+    removed = []
+    for path in sorted(db_path.parent.glob(f"{db_path.name}.*-*")):
+        found = pattern.fullmatch(path.name)
+        if found is None:
+            continue
+        with contextlib.suppress(OSError):  # gone already, or not ours to remove
+            if (now - path.stat().st_mtime > older_than
+                    and not _side_in_use(path, int(found.group(1)))):
+                path.unlink()
+                removed.append(path)
+    return removed

@@ -80,6 +80,21 @@ def entity_bomb_xlsx() -> bytes:
     return out_buffer.getvalue()
 
 
+def declared_bomb_xlsx(unpacked: int, packed: int) -> bytes:
+    """A small real workbook whose archive directory declares its sheet `packed` bytes on disk
+    and `unpacked` bytes once inflated: what the size and ratio checks read, without a test
+    having to build a gigabyte of XML."""
+    import struct
+
+    data = bytearray(xlsx_bytes([list(APPOINTMENT_HEADER), GOOD.split(",")]))
+    name = b"xl/worksheets/sheet1.xml"
+    at = data.find(b"PK\x01\x02")
+    while data[at + 46:at + 46 + len(name)] != name:
+        at = data.find(b"PK\x01\x02", at + 4)
+    struct.pack_into("<II", data, at + 20, packed, unpacked)
+    return bytes(data)
+
+
 def plain_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as z:
@@ -122,6 +137,12 @@ def corpus() -> dict[str, Case]:
         # encodings and line endings
         "latin-1": Case("latin1.csv", lines(GOOD.replace("GP1", "Dr Müller")).decode()
                         .encode("latin-1"), counts=(1, 1, 0, 0)),
+        "utf-8 and latin-1 lines mixed": Case(
+            "mixed.csv", lines(GOOD.replace("GP1", "Dr Müller"))
+            + GOOD.replace("1,P1", "2,P2").replace("GP1", "Dr Müller").encode("latin-1") + b"\n",
+            error=r"mixes text encodings \(line 2 is UTF-8, line 3 is Windows-1252 or "
+                  r"Latin-1\), so names would be misread: save the whole file again as CSV "
+                  r"UTF-8"),
         "utf-8 with BOM": Case("bom.csv", b"\xef\xbb\xbf" + lines(GOOD), counts=(1, 1, 0, 0)),
         "utf-16 (Excel unicode text)": Case(
             "utf16.csv", lines(GOOD.replace(",", "\t"), header=HEADER.replace(",", "\t"))
@@ -156,6 +177,12 @@ def corpus() -> dict[str, Case]:
         "NUL bytes in text": Case("nul.csv", lines(GOOD) + b"\x00" * 40 + lines(GOOD),
                                   error=r"is binary data"),
         "an XLSX zip bomb": Case("bomb.xlsx", zip_bomb_xlsx(), error=r"refused as unsafe"),
+        "an XLSX of 12 MB unpacking to 1 GB": Case(
+            "big.xlsx", declared_bomb_xlsx(1_000_000_000, 12_000_000),
+            error=r"unpacks to 953\.7 MB, over the 256\.0 MB limit: refused as unsafe"),
+        "an XLSX 150 times compressed": Case(
+            "dense.xlsx", declared_bomb_xlsx(150_000_000, 1_000_000),
+            error=r"is compressed 1[45]\d times, over the limit of 100: refused as unsafe"),
         "an XLSX entity bomb": Case("laughs.xlsx", entity_bomb_xlsx(),
                                     error=r"declares XML entities .*refused as unsafe"),
         "a damaged XLSX": Case("damaged.xlsx", xlsx_bytes([list(APPOINTMENT_HEADER)])[:300],

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from metrics import refresh
-from metrics.cli import main
+from metrics.cli import PATIENT_LEVEL, main
 from metrics.sample import SampleConfig, generate
 from tests.extract_files import (
     APPOINTMENT_HEADER,
@@ -273,6 +273,32 @@ def test_sample_takes_pcns_and_end(tmp_path: Path, capsys: pytest.CaptureFixture
     with (tmp_path / "appointments.csv").open(newline="") as fh:
         days = {r["appointment_date"] for r in csv.DictReader(fh)}
     assert min(days) >= "2024-05-01" and max(days) <= "2024-06-30"
+
+
+def test_compute_says_its_files_are_patient_level_and_not_for_sharing(
+        extract: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, _ = run(["compute", *extract, "--out", str(tmp_path / "out"), *WINDOW], capsys)
+    assert code == 0
+    assert stdout.splitlines()[-1] == f"note: {PATIENT_LEVEL}"
+    assert "patient-level" in PATIENT_LEVEL and "not to be shared" in PATIENT_LEVEL
+    assert main(["compute", "--help"]) == 0
+    assert " ".join(PATIENT_LEVEL.split()) in " ".join(capsys.readouterr().out.split())
+
+
+def test_compute_files_carry_no_live_formula(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    evil = [(f"a{i}", "=HYPERLINK(\"x\")", "A81001", f"2024-0{i}-10", "",
+             "@SUM(1)" if i % 2 else "+Dr A", "gp", "attended", "face_to_face")
+            for i in range(1, 5)]
+    files = ["--appointments", str(write(tmp_path / "A.csv", csv_text(APPOINTMENT_HEADER, evil))),
+             "--practices", str(write(tmp_path / "R.csv", csv_text(PRACTICE_HEADER, PRACTICES)))]
+    out = compute(files, tmp_path / "out", capsys)
+    patient = rows(out / "patients.csv")["'=HYPERLINK(\"x\")"]
+    assert patient["usual_clinician_id"] in ("'@SUM(1)", "'+Dr A")
+    for path in out.glob("*.csv"):
+        with path.open(newline="") as fh:
+            cells = [c for row in csv.reader(fh) for c in row]
+        assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")], path.name
 
 
 # ---- help and errors -------------------------------------------------------------------------

@@ -416,6 +416,29 @@ def test_uploading_an_extract_checks_then_rebuilds_the_database(
     assert counts == {"appointments": 16, "patients": 4, "practices": 3}
 
 
+def test_uploaded_files_leave_no_trace_on_disk_after_a_check_or_a_refusal(
+        open_app: App, hand_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    at = open_app(hand_db, "data")
+    appointments = hand_extract()["appointments"].write_csv().encode()
+    at.file_uploader(key="upload_appointments").set_value(
+        [("appts.csv", appointments, "text/csv")])
+    at.run()
+    at.button(key="check").click().run()
+    assert [s.value for s in at.success] == ["No rows rejected."]
+    assert list(temp.iterdir()) == []
+    at.file_uploader(key="upload_appointments").set_value(
+        [("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(64), "text/csv")])
+    at.run()
+    assert [e.value for e in at.error] == ["appointments0_photo.csv: is a PNG image, not a "
+                                           "CSV, Parquet or XLSX extract"]
+    assert list(temp.iterdir()) == []
+
+
 def test_an_upload_added_to_the_data_says_how_the_results_were_brought_up_to_date(
         open_app: App, hand_db: Path, tmp_path: Path) -> None:
     # the same rows again add no month: the results are computed in full, and the page says

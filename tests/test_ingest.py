@@ -244,6 +244,27 @@ def test_patients_and_practices_files_are_checked_and_typed(tmp_path: Path) -> N
                                 "QOP", 8000, 3, True)
 
 
+def test_network_codes_of_the_wrong_shape_reject_their_practice_row(tmp_path: Path) -> None:
+    good = ("A81001", "Riverside Surgery", "U12345", "Riverside PCN", "00L", "QOP", "", "", "")
+    practices = [good,                                                            # line 2
+                 ("B82002", "Hill", "P1,=2+5,", "Hill PCN", "", "", "", "", ""),  # line 3
+                 ("C83003", "Vale", "U12346", "Vale PCN", "../x", "QOP", "", "", ""),
+                 ("D84004", "Moor", "U12347", "Moor PCN", "00L", "=1+1", "", "", ""),
+                 ("E85005", "Dale", "u12348", "Dale PCN", " 15n ", "qe1", "", "", "")]
+    result = ingest(canonical(tmp_path, [appointment(1, "P1", "2024-03-01")],
+                              practices=practices))
+    assert [r[1:] for r in rejects_of(result)] == [
+        (3, "pcn_code", "pcn_code is not an ODS code: a PCN code is U and 5 digits, e.g. U12345"),
+        (4, "sub_icb_code", "sub_icb_code is not an ODS code: a sub-ICB location code is 3 or 5 "
+                            "letters or digits, e.g. 00L"),
+        (5, "icb_code", "icb_code is not an ODS code: an ICB code is Q and 2 letters or digits, "
+                        "e.g. QOP")]
+    assert result.rejects.sort("line")["raw_value"].to_list() == ["P1,=2+5,", "../x", "=1+1"]
+    kept = result.tables["practices"].sort("practice_code")
+    assert kept.select("practice_code", "pcn_code", "sub_icb_code", "icb_code").rows() == [
+        ("A81001", "U12345", "00L", "QOP"), ("E85005", "U12348", "15N", "QE1")]
+
+
 def test_without_a_patients_file_patients_come_from_the_appointments(tmp_path: Path) -> None:
     rows = [appointment(1, "P1", "2024-03-01", practice="A81001"),
             appointment(2, "P1", "2024-04-01", practice="B82002")]

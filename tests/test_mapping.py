@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from metrics.build import mapping_toml
 from metrics.ingest import map_vocabulary
 from metrics.mapping import (
     PRESET_DIR,
@@ -170,3 +174,41 @@ def test_a_mapping_file_may_extend_another_preset(tmp_path: Path) -> None:
     assert mapping.layers == ("canonical", "emis", "ours")
     assert mapped(["Sent In", "Seen"], "canonical", mapping_file=user)[0] == [
         "attended", "attended"]
+
+
+# ---- the mapping file the Data page writes --------------------------------------------------
+
+
+def written_and_read(header: str) -> str:
+    """The header as the Data page's mapping file holds it, read back by tomllib."""
+    text = mapping_toml({"appointments": {"clinician_id": header}})
+    return tomllib.loads(text)["appointments"]["columns"]["clinician_id"]
+
+
+@pytest.mark.parametrize("header", [
+    "Clinician \U0001F9D1\u200D\u2695\uFE0F",  # an emoji (JSON would write a surrogate pair)
+    'Session "Holder" \\ name', "tab\there", "line\nbreak\r", "nul\x00del\x7f", "Müller ’s",
+    "\u2028separator", "[appointments.columns]\npatient_id = 'x'",
+])
+def test_any_header_is_written_as_valid_toml_and_read_back_exactly(header: str,
+                                                                   tmp_path: Path) -> None:
+    assert written_and_read(header) == header
+    file = tmp_path / "mapping.toml"
+    file.write_text(mapping_toml({"appointments": {"clinician_id": header}}), "utf-8")
+    tm = load_mapping("canonical", file).table("appointments")
+    assert tm.aliases("clinician_id")[0] == column_key(header)
+    preset = load_mapping("canonical").table("appointments")
+    assert tm.columns["patient_id"] == preset.columns["patient_id"]  # no line injected
+
+
+@given(st.text(min_size=1))  # an empty choice means "not in the file": nothing written
+def test_every_text_round_trips_through_the_generated_toml(header: str) -> None:
+    assert written_and_read(header) == header
+
+
+def test_a_deeply_nested_mapping_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    file = tmp_path / "deep.toml"
+    file.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n", "utf-8")
+    with pytest.raises(MappingError, match=r"^mapping file deep\.toml nests arrays or tables "
+                                           r"too deeply"):
+        load_mapping("canonical", file)

@@ -181,3 +181,49 @@ def test_a_short_id_is_replaced_only_where_it_stands_alone() -> None:
         f"A81001: monthly SLICC of {codes['A']}'s list")
     assert pseudonym.scrub("practice_A81001_list_A_slicc", codes) == (
         f"practice_A81001_list_{codes['A']}_slicc")
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from metrics.sample import SampleConfig
+
+    path = tmp_path_factory.mktemp("sample") / "data" / "continuity.duckdb"
+    build.ensure_default_store(path, config=SampleConfig(practices=4, pcns=1, scale=0.02))
+    return path
+
+
+def unpacked(data: bytes) -> bytes:
+    """An XLSX or ZIP's member names and contents, as one byte string to search."""
+    import zipfile
+
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    return b"".join(n.encode() + archive.read(n) for n in archive.namelist())
+
+
+def test_no_per_gp_download_or_zip_of_the_sample_store_names_a_clinician(
+        sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from metrics.access import Viewer
+
+    monkeypatch.setenv(build.DB_ENV, str(sample_db))
+    source = results.open_results(sample_db)
+    practice, gps = next((p, ids) for p in results.directory(source)["practice_code"]
+                         if (ids := results.gp_list_ids(source, p)))
+    own = Viewer(name="partner", role="practice", full_practices=frozenset({practice}),
+                 per_gp=True)
+    sel = results.Selection(practice=practice)
+    for gp in gps:
+        options = results.PracticeOptions(series="gp_list", gp_list=gp)
+        tables = results.practice_tables(source, sel, own, options)
+        per_gp = [t for t in tables.values() if t.internal]
+        assert {t.key for t in per_gp} >= {f"practice_{practice}_list_{gp}_rolling_upc_spc",
+                                           f"practice_{practice}_list_{gp}_slicc_monthly_spc"}
+        leaving = [results.export_csv(t, WINDOW, sel) for t in per_gp]
+        leaving += [unpacked(results.export_xlsx(t, WINDOW, sel)) for t in per_gp]
+        leaving += [results.export_name(t, s).encode() for t in per_gp for s in ("csv", "xlsx")]
+        shared = list({t.key: t for t in results.shareable(list(tables.values()),
+                                                           include_internal=True)}.values())
+        leaving.append(unpacked(results.export_zip(shared, WINDOW, sel)))
+        everything = b"\n".join(leaving)
+        for named in gps:
+            assert named.encode() not in everything, named
+        assert pseudonym.pseudonym(gp, pseudonym.installation_salt()).encode() in everything

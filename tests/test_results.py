@@ -456,6 +456,37 @@ def test_export_zip_holds_one_csv_per_table_byte_for_byte():
     assert data == results.export_zip([first, second], EXPORT_PARAMS, Selection())
 
 
+def test_a_hostile_code_reaches_no_zip_path_and_no_live_header_cell():
+    import csv
+    import io
+    import zipfile
+
+    code = "../P1,=2+5,"
+    table = Table(f"pcn_{code}_slicc", f"PCN {code}: SLICC", pl.DataFrame({"n": [1]}),
+                  f"PCN {code}\r=1+1", NO_CONTROL)
+    data = results.export_zip([table], EXPORT_PARAMS, Selection(pcn=code))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.namelist() == ["pcn_._P1,=2+5,_slicc.csv"]
+        text = archive.read("pcn_._P1,=2+5,_slicc.csv").decode()
+    head = [line for line in text.splitlines() if line.startswith("#")]
+    assert "# filter: PCN: ../P1,'=2+5," in head
+    assert "# scope: PCN ../P1,'=2+5, =1+1" in head
+    cells = [c for row in csv.reader(head) for c in row]
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+
+
+def test_tables_whose_safe_names_coincide_keep_one_zip_entry_each():
+    import io
+    import zipfile
+
+    tables = [Table(key, key, pl.DataFrame({"n": [i]}), "x", NO_CONTROL)
+              for i, key in enumerate(("pcn_a/b", "pcn_a_b", "pcn_a:b"))]
+    data = results.export_zip(tables, EXPORT_PARAMS, Selection())
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.namelist() == ["pcn_a_b.csv", "pcn_a_b-2.csv", "pcn_a_b-3.csv"]
+        assert archive.read("pcn_a_b-3.csv").decode().endswith("n\n2\n")
+
+
 def test_display_frame_formats_around_suppressed_cells():
     shown = results.display_frame(export_table().frame)
     assert shown["slicc"].to_list() == ["50.0%", "*"]

@@ -243,3 +243,74 @@ def test_appending_appointments_alone_never_moves_a_known_patient(tmp_path: Path
                        ).fetchall() == [("B82002",)]
     finally:
         con.close()
+
+
+# ---- what a killed build leaves beside the database -------------------------------------------
+
+
+def dead_pid() -> int:
+    """A process id no process has now (a builder that was killed)."""
+    import os
+
+    pid = 4_000_000
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            pass
+        pid -= 1
+
+
+def side_file(db: Path, name: str, age_seconds: float) -> Path:
+    import os
+    import time
+
+    path = write(db.with_name(name), b"half a database")
+    when = time.time() - age_seconds
+    os.utime(path, (when, when))
+    return path
+
+
+def test_a_build_first_removes_side_files_a_killed_build_left(tmp_path: Path,
+                                                              first) -> None:  # noqa: ANN001
+    import os
+
+    db = write_store(first, tmp_path / "c.duckdb")
+    dead = dead_pid()
+    stale = [side_file(db, f"c.duckdb.building-{dead}", 7200),
+             side_file(db, f"c.duckdb.building-{dead}.wal", 7200),
+             side_file(db, f"c.duckdb.staged-{dead}", 7200)]
+    kept = [side_file(db, f"c.duckdb.building-{dead - 1}", 600),  # recent: maybe still going
+            side_file(db, f"c.duckdb.staged-{os.getppid()}", 7200),  # its builder still runs
+            side_file(db, "c.duckdb.building-notes", 7200),  # not a side file's name
+            side_file(db, "other.duckdb.building-1", 7200)]  # another database's
+    write_store(first, db)
+    assert [p.exists() for p in stale] == [False, False, False]
+    assert [p.exists() for p in kept] == [True, True, True, True]
+    assert table_counts(db)["appointments"] == 3
+
+
+def test_a_side_file_another_process_holds_open_is_never_removed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from metrics.store import clean_stale_side_files
+
+    db = tmp_path / "c.duckdb"
+    side = db.with_name(f"c.duckdb.building-{dead_pid()}")  # a builder we cannot see
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "c.execute('CREATE TABLE t AS SELECT 1'); print('open', flush=True); time.sleep(60)",
+         str(side)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        assert clean_stale_side_files(db, older_than=0) == []
+        assert side.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    removed = clean_stale_side_files(db, older_than=0)  # now a left-over, with its .wal
+    assert side in removed and not side.exists()
+    assert not list(tmp_path.glob("c.duckdb.*"))

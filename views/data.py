@@ -3,7 +3,6 @@ validation report, rejected rows, then an atomic rebuild)."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import polars as pl
@@ -131,27 +130,29 @@ def upload_section(db: Path) -> None:
     if too_big:  # Streamlit checks each file; this checks one load as a whole
         st.error(too_big, icon=":material/error:")
         return
-    folder = Path(st.session_state.setdefault("upload_dir", tempfile.mkdtemp(prefix="upload-")))
-    appt_paths = save_uploads(appointments, folder, "appointments")
-    choices = mapping_step(preset, appt_paths[0])
-    if st.button("Check the extract", type="primary", key="check"):
-        mapping_file = None
-        if choices:
-            mapping_file = folder / "mapping.toml"
-            mapping_file.write_text(build.mapping_toml({"appointments": choices}), "utf-8")
-        one = [save_uploads([f], folder, t)[0] if f else None
-               for t, f in (("patients", patients), ("practices", practices),
-                            ("usual_gp", usual_gp))]
-        practice = (PracticeInfo(code, name, pcn_code or None, pcn_name or None)
-                    if code.strip() else None)
-        with st.spinner("Reading and checking every row..."):
-            try:
-                st.session_state[RESULT_KEY] = build_result(appt_paths, one, preset,
-                                                            mapping_file, practice)
-            except (IngestError, MappingError) as exc:
-                st.session_state.pop(RESULT_KEY, None)
-                st.error(str(exc), icon=":material/error:")
-                return
+    # the uploaded files are patient-level: on disk only while this run reads them (the
+    # checked result is kept in memory for the rebuild)
+    with uploads.upload_folder() as folder:
+        appt_paths = save_uploads(appointments, folder, "appointments")
+        choices = mapping_step(preset, appt_paths[0])
+        if st.button("Check the extract", type="primary", key="check"):
+            mapping_file = None
+            if choices:
+                mapping_file = folder / "mapping.toml"
+                mapping_file.write_text(build.mapping_toml({"appointments": choices}), "utf-8")
+            one = [save_uploads([f], folder, t)[0] if f else None
+                   for t, f in (("patients", patients), ("practices", practices),
+                                ("usual_gp", usual_gp))]
+            practice = (PracticeInfo(code, name, pcn_code or None, pcn_name or None)
+                        if code.strip() else None)
+            with st.spinner("Reading and checking every row..."):
+                try:
+                    st.session_state[RESULT_KEY] = build_result(appt_paths, one, preset,
+                                                                mapping_file, practice)
+                except (IngestError, MappingError) as exc:
+                    st.session_state.pop(RESULT_KEY, None)
+                    st.error(str(exc), icon=":material/error:")
+                    return
     result = st.session_state.get(RESULT_KEY)
     if result is None:
         return
