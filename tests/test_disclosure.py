@@ -146,7 +146,8 @@ def test_no_interval_or_ratio_gives_an_exact_count_back(k: int, extra: int, mean
         assert den == pytest.approx(int(out["slicc_denominator"]), abs=1e-3)
         assert num == pytest.approx(int(out["slicc_numerator"]), abs=1e-3)
         assert round(den) % 5 == 0 and round(num) % 5 == 0
-        assert float(out["slicc"]) * den == pytest.approx(num)
+        assert float(out["slicc"]) * int(out["slicc_denominator"]) == pytest.approx(
+            int(out["slicc_numerator"]))
     if out["upc_lci"] is not None:
         assert invert_t(out["upc_lci"], out["upc_uci"], sd) == int(out["eligible_patients"])
         assert int(out["eligible_patients"]) % 5 == 0
