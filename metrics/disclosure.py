@@ -88,18 +88,6 @@ def _round(x: pl.Expr, rule: DisclosureRule) -> pl.Expr:
     return (x + rule.round_to // 2) // rule.round_to * rule.round_to
 
 
-def controlled_count(column: str, rule: DisclosureRule) -> pl.Expr:
-    """A count as text: 0, '*' for 1..k-1, else rounded to the nearest `round_to`."""
-    x = pl.col(column).cast(pl.Int64)
-    return (
-        pl.when(x.is_null()).then(None)
-        .when(x == 0).then(pl.lit("0"))
-        .when(x < rule.suppress_below).then(pl.lit(SUPPRESSED))
-        .otherwise(_round(x, rule).cast(pl.Utf8))
-        .alias(column)
-    )
-
-
 def _hidden(column: str) -> str:
     return f"__hidden_{column}"
 
@@ -122,6 +110,31 @@ def _complementary(df: pl.DataFrame, counts: Sequence[str], partition: Sequence[
         out.append((hidden | (lone & candidate & (x == smallest) & first)).alias(_hidden(c)))
     df = df.with_columns(out)
     return df.drop(_ALL) if not partition else df
+
+
+def _ratio_exprs(df: pl.DataFrame, counts: Sequence[str], shown: dict[str, pl.Expr]
+                 ) -> list[pl.Expr]:
+    """Ratios and their Wilson limits from the disclosed counts; suppressed with either count,
+    and always when their counts are not in the frame."""
+    exprs: list[pl.Expr] = []
+    for ratio, (num, den) in RATIOS.items():
+        if ratio not in df.columns:
+            continue
+        limits = [ratio + s for s in INTERVAL_SUFFIXES if ratio + s in df.columns]
+        if num not in counts or den not in counts:
+            exprs.append(pl.when(pl.col(ratio).is_null()).then(None)
+                         .otherwise(pl.lit(SUPPRESSED)).alias(ratio))
+            exprs += [pl.lit(None, pl.Float64).alias(c) for c in limits]
+            continue
+        n, d = shown[num], shown[den]
+        hidden = pl.col(_hidden(num)) | pl.col(_hidden(den))
+        undefined = pl.col(num).is_null() | pl.col(den).is_null() | (pl.col(den) == 0)
+        exprs.append(pl.when(undefined).then(None).when(hidden).then(pl.lit(SUPPRESSED))
+                     .otherwise((n / d).cast(pl.Utf8)).alias(ratio))
+        bounds = dict(zip(INTERVAL_SUFFIXES, wilson_exprs(n, d), strict=True))
+        exprs += [pl.when(undefined | hidden).then(None).otherwise(bounds[c[len(ratio):]])
+                  .alias(c) for c in limits]
+    return exprs
 
 
 def apply(df: pl.DataFrame, rule: DisclosureRule, partition: Sequence[str] | None = None
@@ -148,59 +161,37 @@ def apply(df: pl.DataFrame, rule: DisclosureRule, partition: Sequence[str] | Non
     # the disclosed counts as numbers (null where suppressed): everything below derives from them
     shown = {c: pl.when(pl.col(_hidden(c))).then(None)
              .otherwise(_round(pl.col(c).cast(pl.Int64), rule)) for c in counts}
-    small = pl.col("__small_group")
-    exprs: list[pl.Expr] = []
-    for ratio, (num, den) in RATIOS.items():
-        if ratio not in df.columns:
-            continue
-        if num in counts and den in counts:
-            n, d = shown[num], shown[den]
-            hidden = pl.col(_hidden(num)) | pl.col(_hidden(den))
-            undefined = pl.col(num).is_null() | pl.col(den).is_null() | (pl.col(den) == 0)
-            exprs.append(pl.when(undefined).then(None).when(hidden).then(pl.lit(SUPPRESSED))
-                         .otherwise((n / d).cast(pl.Utf8)).alias(ratio))
-            lo, hi = wilson_exprs(n, d)
-            interval = {"_lci": lo, "_uci": hi}
-            exprs += [pl.when(undefined | hidden).then(None).otherwise(e).alias(ratio + s)
-                      for s, e in interval.items() if ratio + s in df.columns]
-        else:  # its counts are not shown: nothing derived from them may be
-            exprs.append(pl.when(pl.col(ratio).is_null()).then(None)
-                         .otherwise(pl.lit(SUPPRESSED)).alias(ratio))
-            exprs += [pl.lit(None, pl.Float64).alias(ratio + s) for s in INTERVAL_SUFFIXES
-                      if ratio + s in df.columns]
-    limits_of_means = {}
+    exprs = _ratio_exprs(df, counts, shown)
+    limits_of_means: dict[str, pl.Series] = {}  # stem -> rows whose mean is hidden
     for stem in MEAN_STEMS:
-        mean = f"{stem}_mean"
-        columns = [c for c in (mean, f"{stem}_sd") if c in df.columns]
+        columns = [c for c in (f"{stem}_mean", f"{stem}_sd") if c in df.columns]
         if not columns:
             continue
-        too_few = (small | (pl.col(MEAN_N) < rule.min_individuals_for_mean)
+        too_few = (pl.col("__small_group") | (pl.col(MEAN_N) < rule.min_individuals_for_mean)
                    if MEAN_N in df.columns else pl.lit(True))
         exprs += [pl.when(pl.col(c).is_null()).then(None).when(too_few).then(pl.lit(SUPPRESSED))
                   .otherwise(pl.col(c).cast(pl.Utf8)).alias(c) for c in columns]
-        limits = [stem + s for s in INTERVAL_SUFFIXES if stem + s in df.columns]
-        if limits and len(columns) == 2 and MEAN_N in counts:
-            limits_of_means[stem] = out.select(too_few.fill_null(True))[:, 0]
-        else:
-            exprs += [pl.lit(None, pl.Float64).alias(c) for c in limits]
+        if len(columns) == 2 and MEAN_N in counts:
+            limits_of_means[stem] = out.select(too_few.fill_null(True)).to_series()
     derived = {e.meta.output_name() for e in exprs}
-    # any other interval (of a stem this module does not know) cannot be checked: hidden
+    # any other interval (a mean's without its inputs, or of a stem this module does not
+    # know) cannot be computed from disclosed counts: hidden
     exprs += [pl.lit(None, pl.Float64).alias(c) for c in df.columns
               if c.endswith(INTERVAL_SUFFIXES) and c not in derived
-              and c.removesuffix("_lci").removesuffix("_uci") not in limits_of_means]
+              and c[:-4] not in limits_of_means]
     if limits_of_means:
         exprs.append(shown[MEAN_N].alias("__n_shown"))
-    out = out.with_columns(exprs) if exprs else out
+    out = out.with_columns(exprs)
     for stem, too_few in limits_of_means.items():
-        out = out.with_columns(_mean_limits(df, stem, out["__n_shown"], too_few))
+        out = out.with_columns(limit for limit in _mean_limits(df, stem, out["__n_shown"],
+                                                               too_few)
+                               if limit.name in df.columns)
     out = out.with_columns(
         pl.when(pl.col(c).is_null()).then(None).when(pl.col(_hidden(c))).then(pl.lit(SUPPRESSED))
         .when(pl.col(c) == 0).then(pl.lit("0"))
         .otherwise(_round(pl.col(c).cast(pl.Int64), rule).cast(pl.Utf8)).alias(c)
         for c in counts)
-    if limits_of_means:
-        out = out.drop("__n_shown")
-    return out.drop("__small_group", *(_hidden(c) for c in counts))
+    return out.select(df.columns)
 
 
 def _mean_limits(df: pl.DataFrame, stem: str, n_shown: pl.Series, too_few: pl.Series
