@@ -198,8 +198,7 @@ def disclose_level(source: ResultSource, frame: pl.DataFrame, level: str,
     """A level's rows (keyed by their first column) under `rule`, each group among the
     members of its total; `also` adds partition columns (a month: each month's total)."""
     frame, partition = with_partition(source, frame, level, frame.columns[0])
-    out = disclose(frame, rule, [*partition, *also])
-    return out.drop(PARENT) if PARENT in out.columns else out
+    return disclose(frame, rule, [*partition, *also])
 
 
 def slicc_monthly(source: ResultSource, level: str, group_codes: Sequence[str] | None = None,
@@ -341,7 +340,7 @@ def disclose(df: pl.DataFrame, rule: DisclosureRule,
     `partition` names the columns whose rows are the members of one total."""
     from metrics import disclosure
 
-    return disclosure.apply(df, rule, partition)
+    return disclosure.apply(df, rule, partition).drop(PARENT, strict=False)
 
 
 def with_partition(source: ResultSource, rows: pl.DataFrame, level: str,
@@ -388,8 +387,7 @@ def index_rows(rows: pl.DataFrame, key: str, rule: DisclosureRule,
     extra = [c for c in ("practices", PARENT) if c in rows.columns]
     frame = with_interval(rows, key).select("group_code", "subgroup", *index_columns(key),
                                             *extra)
-    out = disclose(frame, rule, partition)
-    return out.drop(PARENT) if PARENT in out.columns else out
+    return disclose(frame, rule, partition)
 
 
 def directory(source: ResultSource) -> pl.DataFrame:
