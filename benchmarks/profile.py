@@ -2,7 +2,7 @@
 
     python -m benchmarks.profile --scale 1M --top 5
 
-Why: issue 6 says profile before optimising. Each step of engine.PIPELINE runs with DuckDB's
+Why: profile before optimising. Each step of engine.PIPELINE runs with DuckDB's
 JSON profiling on (the data that EXPLAIN ANALYZE shows); the report lists every step's time and
 spilled bytes, and the slowest steps' costliest operators with their row counts, which is where
 a rewrite would pay.

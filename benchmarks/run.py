@@ -10,8 +10,8 @@ peak memory belong to that step: compute (the full pipeline into a DuckDB file, 
 beside it, the check of a slice of patients against metrics/reference.py, ingest of a CSV
 extract (metrics.ingest + store), the dashboard's page queries, the incremental refresh against
 a full rebuild, the pandas baseline and the Spark engine. RESULTS.md is rewritten after every
-step, so an interrupted run still leaves its measurements. Targets (issue 6) are reported, never
-asserted.
+step, so an interrupted run still leaves its measurements. Targets (TARGET_* below) are
+reported, never asserted.
 
 --repeat N runs compute, both floors and the pandas baseline N times each (fresh processes, a
 fresh database) and reports the run of median wall time: on this shared 2-core machine one
@@ -53,7 +53,7 @@ PER_ROW_EXEMPT = ("check", "dashboard", "refresh_check")  # rows/s would mean no
 REPEATED = ("compute", "floor", "ordered_floor", "pandas")
 POLL_SECONDS = 0.05
 
-# issue 6 targets (this 2-core, 24 GB machine); reported, never asserted
+# performance targets (this 2-core, 24 GB machine); reported, never asserted
 TARGET_COMPUTE_10M = (15.0, 2048.0)  # seconds, MB
 TARGET_100M = (180.0, 4096.0)
 TARGET_INGEST_10M = 30.0
@@ -545,7 +545,7 @@ def target_lines(results: list[Measured]) -> list[str]:
     def verdict(ok: bool | None) -> str:
         return "not measured" if ok is None else ("met" if ok else "**not met**")
 
-    rows = ["| target (issue 6) | measured | verdict |", "|---|---|---|"]
+    rows = ["| target | measured | verdict |", "|---|---|---|"]
     c10 = _find(results, "compute", "10M")
     rows.append(f"| compute 10M <= {TARGET_COMPUTE_10M[0]:g} s and <= 2 GB | "
                 + (f"{c10.seconds:.1f} s, {c10.peak_mb:,.0f} MB | " if c10 else " | ")

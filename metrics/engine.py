@@ -91,7 +91,7 @@ def month_batches(months: pl.DataFrame, per_query: int) -> list[pl.DataFrame]:
     return [months.slice(i, per_query) for i in range(0, months.height, per_query)]
 
 
-# CLI output name -> the query shaping it (issue #2 section 3).
+# CLI output name -> the query shaping it: `python -m metrics` writes <name>.csv for each.
 OUTPUTS: dict[str, str] = {
     "patients": "out_patients",
     "practices": "out_practices",

@@ -8,7 +8,7 @@ Files: `Practice_Level_Crosstab_<Mon>_<YY>.csv`, and since the publication was s
 `Practice_Level_Crosstab_<Region>_<Mon>_<YY>.csv` (several files make one month). One row per
 practice x month x HCP_TYPE x APPT_MODE x NATIONAL_CATEGORY x TIME_BETWEEN_BOOK_AND_APPT x
 APPT_STATUS with COUNT_OF_APPOINTMENTS; dates like 01DEC2025; booking-lead labels with a double
-space (`8  to 14 Days`). Values map onto the canonical vocabularies of extract-schema.md.
+space (`8  to 14 Days`). Values map onto the canonical vocabularies of docs/extract-schema.md s.7.
 
 No double counting: a file given twice (same bytes) is read once; a practice-month found in two
 files (a whole-England file and its region split, or two copies under other names) is kept
@@ -62,7 +62,7 @@ COLUMNS: dict[str, str] = {
 REQUIRED = ("month", "practice_code", "hcp_type", "mode", "status", "appointments")
 TEXT_COLUMNS = tuple(c for c in COLUMNS if c not in ("month", "appointments"))
 
-# publication value (lower case, single spaces) -> canonical value (extract-schema.md)
+# publication value (lower case, single spaces) -> canonical value (docs/extract-schema.md s.7)
 HCP_TYPES = {"gp": "gp", "other practice staff": "other_practice_staff", "unknown": "unknown"}
 MODES = {"face-to-face": "face_to_face", "telephone": "telephone", "home visit": "home_visit",
          "video conference/online": "video_online", "video/online": "video_online",

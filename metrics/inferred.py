@@ -1,4 +1,4 @@
-"""SLICC against the inferred regular GP, as the practice page shows it (issue 7).
+"""SLICC against the inferred regular GP, as the practice page shows it (docs/methods.md s.5).
 
 Why a module of its own: the inferred variant must never be mixed with SLICC against a named
 GP, so it has its own columns (`slicc_inferred*`), its own label and its caveat, and is read

@@ -2,7 +2,7 @@
 
 Why data and not prose in a page: every figure names its definition, so the words shown next to
 a chart, in an export header and on the Methods page must come from one place. Facts follow
-../shared/reference/continuity-indices.md; every index here is "higher = more continuity".
+docs/methods.md; every index here is "higher = more continuity".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Which contacts count, and the window: every convention of continuity-indices.md section 1.
+"""Which contacts count, and the window: every convention of docs/methods.md s.1.
 
 A `Params` is shown next to every figure and written into every export (`describe()`).
 """
@@ -30,7 +30,7 @@ class Params:
     min_contacts: int = 2
     staff_group: str = "gp"
     modes: tuple[str, ...] = field(default=DEFAULT_MODES)
-    collapse_same_day: bool = True  # continuity-indices.md s.1 default: collapsed
+    collapse_same_day: bool = True  # docs/methods.md s.1 default: collapsed
 
     def __post_init__(self) -> None:
         if self.window_end < self.window_start:

@@ -1,4 +1,4 @@
-"""Stable clinician pseudonyms for anything shared or exported (issue 7).
+"""Stable clinician pseudonyms for anything shared or exported.
 
 Why: display names from SystmOne and EMIS exports (`Dr Brown`) identify staff. The practice's
 own view keeps them; every file that leaves the dashboard or the CLI carries a code instead,

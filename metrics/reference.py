@@ -1,4 +1,4 @@
-"""A small pure-Python reference implementation of the indices (continuity-indices.md).
+"""A small pure-Python reference implementation of the indices (docs/methods.md).
 
 Written for clarity, not speed: it is what the SQL in queries/ is tested against, on hand-worked
 cases and on random extracts (tests/test_indices.py). Each index is a function of one patient's
@@ -204,7 +204,7 @@ def imd_quintile(decile: int | None) -> int | None:
     return None if decile is None else ceil(decile / 2)
 
 
-# ---- inferred regular GP (issue 7: exports that name no GP) ---------------------------------
+# ---- inferred regular GP (exports that name no GP; docs/methods.md s.5) ---------------------
 
 
 def inferred_regular_gp(history: Sequence[tuple[date, str]], month: date) -> str | None:

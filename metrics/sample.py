@@ -2,7 +2,7 @@
 
 Why synthetic: real appointment extracts are patient data. The generator gives the dashboard,
 the tests and the benchmarks an ICB whose continuity shows the published structure
-(continuity-indices.md section 5): larger practices lower, personal-list practices with SLICC
+(docs/methods.md s.10): larger practices lower, personal-list practices with SLICC
 ~50-80%, older patients higher, mean practice UPC ~0.5-0.65, a slow decline over time and a weak
 deprivation gradient (more deprived slightly lower).
 

@@ -8,7 +8,7 @@ into the publication's exact layout (headers, dates like 01DEC2025, HCP_TYPE, AP
 APPT_STATUS and booking-lead labels as published, double spaces included), one frame per month
 and, for one month if asked, one per region as the publication has been split since.
 
-How the canonical values become published ones (extract-schema.md, read backwards):
+How the canonical values become published ones (docs/extract-schema.md s.6 and s.7, read backwards):
 - HCP_TYPE: gp, gp_registrar, locum_gp -> `GP`; unknown -> `Unknown`; every other role,
   admin included -> `Other Practice staff` (GPAD's own grouping of non-GP practice staff).
 - APPT_STATUS: attended -> `Attended`; did_not_attend -> `DNA`; booked (not yet reconciled)

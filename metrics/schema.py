@@ -1,4 +1,4 @@
-"""The canonical extract: tables, columns, vocabularies (../shared/reference/extract-schema.md).
+"""The canonical extract: tables, columns, vocabularies (docs/extract-schema.md).
 
 Everything downstream of ingest sees only these names and values.
 """

@@ -1,4 +1,4 @@
--- contacts: every counted contact, the single input of every index (continuity-indices.md s.1).
+-- contacts: every counted contact, the single input of every index (docs/methods.md s.1).
 --
 -- Kept: status attended; a recorded clinician (one with a key: clinician_keys); a counted mode;
 -- dated from lookback_start (engine.lookback_start: 365 days before the window start for KPC's

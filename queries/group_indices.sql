@@ -1,4 +1,4 @@
--- group_indices: every group's summary over the window (continuity-indices.md s.4).
+-- group_indices: every group's summary over the window (docs/methods.md s.7).
 -- Patient indices: mean (and standard deviation, for intervals) of patient values over eligible
 -- patients, with their count; pooled UPC = sum max_j n_j / sum N over eligible patients.
 -- contacts counts all the group's counted contacts in the window (eligible or not).

@@ -1,9 +1,9 @@
 -- inferred_gp: per patient and calendar month of the window in which the patient has a GP
--- contact, the inferred regular GP, for exports that name no GP (issue 7): the GP seen most, at
+-- contact, the inferred regular GP, for exports that name no GP (docs/methods.md s.5): the GP seen most, at
 -- least twice, in the 12 calendar months before the month (m-12 .. m-1); a tie goes to the GP
 -- seen most recently (latest contact date), a further tie to the smallest clinician_id.
 -- Patient-month rows: never among the results; kept only as refresh state (metrics/refresh.py).
--- The contacts are SLICC's (continuity-indices.md s.1 and s.3): attended, a recorded clinician,
+-- The contacts are SLICC's (docs/methods.md s.1 and s.4): attended, a recorded clinician,
 -- a counted mode, a GP role (gp, gp_registrar, locum_gp) whatever the staff-group option, and
 -- same-day contacts with one GP collapsed when that option is on (`gp_counted`).
 -- Choices: "GP" is any GP role, so a registrar or locum can be the inferred GP (as for the usual

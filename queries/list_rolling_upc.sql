@@ -1,4 +1,4 @@
--- list_rolling_upc: rolling 12-month UPC (continuity-indices.md UPC = max_j n_j / N) summed over
+-- list_rolling_upc: rolling 12-month UPC (docs/methods.md s.6; UPC = max_j n_j / N) summed over
 -- the eligible patients of each registered list (list_keys: a practice and a named GP, or the
 -- practice's patients without one) for each month of the window: the sums from which
 -- group_rolling_upc builds every group's mean, standard deviation and pooled UPC.

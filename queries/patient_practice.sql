@@ -1,6 +1,6 @@
 -- patient_practice: the practice each patient belongs to.
 --
--- Convention (continuity-indices.md s.1): a patient belongs to the practice in the patients
+-- Convention (docs/methods.md s.2): a patient belongs to the practice in the patients
 -- extract (registered practice). A patient missing from that extract is placed at the practice of
 -- their latest appointment and flagged `registered = false`, so no contact is lost. Latest = last
 -- in contact order (date, time with a missing time last, appointment_id, then practice code), so

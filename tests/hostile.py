@@ -1,4 +1,4 @@
-"""A corpus of bad, broken and hostile extract files (issue 5), built in code.
+"""A corpus of bad, broken and hostile extract files, built in code.
 
 Each case is a file as it arrives (name and bytes) and what ingest must do with it: refuse it with
 one clear line (`error` = a regex of the message), or load it with exact accounting (`counts` =

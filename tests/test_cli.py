@@ -1,4 +1,4 @@
-"""`python -m metrics` (issue 2 section 3): the compute contract on a tiny extract worked by hand,
+"""`python -m metrics`: the compute contract on a tiny extract worked by hand,
 ingest and export, --help everywhere, and one line (no traceback) for every bad input."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Dates and times as practice exports write them (extract-schema.md; metrics/dates.py)."""
+"""Dates and times as practice exports write them (docs/extract-schema.md s.5; metrics/dates.py)."""
 
 from __future__ import annotations
 

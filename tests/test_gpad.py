@@ -1,4 +1,5 @@
-"""National context from NHS England GPAD practice-level files (issue 7), worked by hand.
+"""National context from NHS England GPAD practice-level files (docs/extract-schema.md s.7),
+worked by hand.
 
 Fixtures are written in the publication's exact layout: its headers, dates like 01DEC2025,
 booking-lead labels with a double space, the region split (several files make one month).

@@ -1,4 +1,4 @@
-"""Hostile and broken input (issue 5): every file of the corpus in tests/hostile.py gets one clear
+"""Hostile and broken input: every file of the corpus in tests/hostile.py gets one clear
 line or exact accounting; nothing crashes; a failed ingest leaves the previous database
 byte-identical and readable; text that looks like SQL or script is stored as plain text; option
 values that could reach SQL are whitelisted or bound."""

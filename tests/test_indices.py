@@ -1,4 +1,4 @@
-"""The indices hold exactly the definitions of continuity-indices.md, on hand-worked cases.
+"""The indices hold exactly the definitions of docs/methods.md, on hand-worked cases.
 
 Each case is checked on the pure-Python reference and on the SQL pipeline (every engine of the
 `compute` fixture). Random extracts: tests/test_indices_properties.py.
@@ -17,7 +17,7 @@ from tests.builders import DAY0, appt, extract, visits
 
 WINDOW = Params(date(2024, 1, 1), date(2025, 12, 31))
 
-# continuity-indices.md section 2, worked examples (4 dp)
+# docs/methods.md s.3, worked examples (4 dp)
 WORKED = {
     "AB": (0.5, 0.0, 0.0, 0.0909, 0.5),
     "AAA": (1.0, 1.0, 1.0, 1.0, 1.0),

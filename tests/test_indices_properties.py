@@ -1,5 +1,5 @@
 """Random extracts: the SQL pipeline equals the pure-Python reference for every index, and the
-statistical facts of continuity-indices.md hold."""
+statistical facts of docs/methods.md hold."""
 
 from __future__ import annotations
 

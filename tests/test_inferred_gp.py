@@ -1,4 +1,5 @@
-"""SLICC against the inferred regular GP (issue 7), on hand-worked cases and random extracts.
+"""SLICC against the inferred regular GP (docs/methods.md s.5), on hand-worked cases and random
+extracts.
 
 Inferred regular GP for month m: the GP seen most, at least twice, in the calendar months
 m-12..m-1; a tie goes to the GP seen most recently, then the smallest clinician id.

@@ -1,5 +1,5 @@
-"""Ingest (issue 2 section 1): every row loaded, merged as a duplicate or rejected with file, line,
-column and reason; values normalised; CSV, Parquet and XLSX read alike."""
+"""Ingest (docs/extract-schema.md): every row loaded, merged as a duplicate or rejected with
+file, line, column and reason; values normalised; CSV, Parquet and XLSX read alike."""
 
 from __future__ import annotations
 

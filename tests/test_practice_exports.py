@@ -1,6 +1,6 @@
-"""Real practice exports (issue 7): SystmOne "Breakdown Results" CSVs in overlapping chunks and
-EMIS Web appointment search exports, in their exact layouts, through ingest AND the engine to
-indices worked by hand."""
+"""Real practice exports (docs/extract-schema.md s.6): SystmOne "Breakdown Results" CSVs in
+overlapping chunks and EMIS Web appointment search exports, in their exact layouts, through
+ingest AND the engine to indices worked by hand."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Clinician pseudonyms (issue 7): stable per installation, salted, applied to whatever leaves
+"""Clinician pseudonyms: stable per installation, salted, applied to whatever leaves
 the product; the practice's own screen keeps the names."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The synthetic ICB: canonical, deterministic, GPAD-like, with real-world events and the published
-continuity patterns (continuity-indices.md section 5) when run through the engine."""
+continuity patterns (docs/methods.md s.10) when run through the engine."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Spark engine (issue 8): the same queries/*.sql, translated by metrics.dialect, give the
+"""The Spark engine (docs/spark.md): the same queries/*.sql, translated by metrics.dialect, give the
 same answers as DuckDB, table by table and column by column, and through the CLI.
 
 The hand-worked and property-based spec tests also run on Spark through the `compute` fixture
