@@ -104,7 +104,9 @@ def upload_section(db: Path) -> None:
     st.subheader("Load an extract")
     st.write("Upload an appointments extract (CSV, Parquet or XLSX; several overlapping "
              "files allowed), optionally with patients, practices and usual-GP files. Nothing "
-             "changes until you rebuild, and a failed rebuild leaves the database as it was.")
+             "changes until you rebuild; a load that would remove practices or change another "
+             "practice's PCN, sub-ICB, ICB or patients waits for your confirmation; a failed "
+             "rebuild leaves the database as it was, and the last load can be undone.")
     presets = available_presets()
     preset = st.selectbox("Layout of the files (preset)", presets, key="preset",
                           index=presets.index("canonical") if "canonical" in presets else 0)
