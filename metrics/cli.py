@@ -109,9 +109,9 @@ def add_extract_arguments(p: argparse.ArgumentParser, required: bool) -> None:
     g.add_argument("--national-patient-ids", action="store_true",
                    help="the patient ids are national (the same id is the same person at every "
                         "practice, e.g. a pseudonymised NHS number in a warehouse feed). By "
-                        "default, and always for the emis and systmone presets, ids are local "
-                        "to a practice: each is stored as PRACTICE:ID, so two practices' "
-                        "patient 1 stay two patients")
+                        "default (canonical and gpad files too), and always for the emis and "
+                        "systmone presets, ids are local to a practice: each is stored as "
+                        "PRACTICE:ID, so two practices' patient 1 stay two patients")
 
 
 def add_param_arguments(p: argparse.ArgumentParser) -> None:
@@ -168,7 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("ingest", help="check and load an extract into the database",
                        description="Check an extract, report every row (loaded, merged as a "
                                    "duplicate, or rejected with the reason) and load it into "
-                                   "the database, replacing it atomically.")
+                                   "the database, replacing it atomically; the database it "
+                                   "replaces is kept for `undo`. A load that would remove "
+                                   "practices, or change another practice's PCN, sub-ICB, ICB "
+                                   "or patients, needs --confirm-changes.")
     add_extract_arguments(i, required=True)
     i.add_argument("--db", type=Path, default=Path("data/continuity.duckdb"), metavar="FILE",
                    help="database file (default data/continuity.duckdb)")

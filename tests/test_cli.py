@@ -278,7 +278,8 @@ def test_sample_takes_pcns_and_end(tmp_path: Path, capsys: pytest.CaptureFixture
 # ---- help and errors -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [[], ["sample"], ["ingest"], ["compute"], ["export"]])
+@pytest.mark.parametrize("command", [[], ["sample"], ["ingest"], ["compute"], ["export"],
+                                     ["undo"]])
 def test_every_subcommand_has_help(command: list[str],
                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*command, "--help"]) == 0
