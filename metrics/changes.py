@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from metrics.ingest import IngestResult
-from metrics.store import StoreError, connect_read_only
+from metrics.store import StoreError, connect_read_only, read_meta
 
 # (column, what a reader calls it): the organisations a practice belongs to
 PARENTS = (("pcn_code", "PCN"), ("sub_icb_code", "sub-ICB"), ("icb_code", "ICB"))
@@ -76,9 +76,24 @@ def _changes(con: duckdb.DuckDBPyConnection, result: IngestResult, append: bool)
     return lines
 
 
+def _check_id_kind(con: duckdb.DuckDBPyConnection, result: IngestResult) -> None:
+    """An append keeps the store's kind of patient id: national ids added to practice-local
+    ones (or the reverse) would make one person two patients."""
+    held = read_meta(con).get("patient_ids")  # stores from before this setting have none
+    kind = "national" if result.national_ids else "practice"
+    if held is not None and held != kind:
+        words = {"national": "national patient ids",
+                 "practice": "patient ids local to each practice"}
+        raise StoreError(f"the database holds {words[held]} and this load has "
+                         f"{words[kind]}: load it with the same setting "
+                         "(--national-patient-ids, a box on the Data page) or replace the "
+                         "database; nothing was changed")
+
+
 def load_changes(result: IngestResult, db_path: Path, *, append: bool) -> list[str]:
     """One line per change the load would make to the practices and patients `db_path` holds
-    (none when there is no readable store yet: writing reports that)."""
+    (none when there is no readable store yet: writing reports that). StoreError when an
+    append's patient ids are of another kind than the store's."""
     db_path = Path(db_path)
     if not db_path.is_file() or not db_path.stat().st_size:
         return []
@@ -91,6 +106,8 @@ def load_changes(result: IngestResult, db_path: Path, *, append: bool) -> list[s
                                           "WHERE NOT internal").fetchall()}
         if not {"practices", "patients", "appointments"} <= held:
             return []
+        if append and "store_meta" in held:
+            _check_id_kind(con, result)
         con.register("new_practices", result.tables["practices"])
         con.register("new_patients", result.tables["patients"])
         return _changes(con, result, append)

@@ -424,6 +424,7 @@ def test_an_upload_added_to_the_data_says_how_the_results_were_brought_up_to_dat
     shutil.copy(hand_db, db)
     at = open_app(db, "data")
     at.checkbox(key="append").check().run()
+    at.checkbox(key="national_ids").check().run()  # as the store's ids (built from frames)
     at.file_uploader(key="upload_appointments").set_value(
         [("appts.csv", hand_extract()["appointments"].write_csv().encode(), "text/csv")])
     at.run()

@@ -135,6 +135,19 @@ def test_practice_system_ids_cannot_be_declared_national(
                    "cannot be treated as national ids\n")
 
 
+def test_an_append_keeps_the_databases_kind_of_patient_id(
+        tmp_path: Path, riverside_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # national ids added to practice-local ones would make one person two patients
+    argv = practice_files(tmp_path / "b", "B82002", practices=(HILL,))
+    code, _, err = run(["ingest", *argv, "--national-patient-ids", "--append",
+                        "--db", str(riverside_db)], capsys)
+    assert code == 2
+    assert err == ("error: the database holds patient ids local to each practice and this load "
+                   "has national patient ids: load it with the same setting "
+                   "(--national-patient-ids, a box on the Data page) or replace the database; "
+                   "nothing was changed\n")
+
+
 # ---- changes to other practices need confirmation -------------------------------------------
 
 

@@ -169,7 +169,9 @@ def upload_section(db: Path) -> None:
     if result is None:
         return
     report_section(result)
-    confirmed = changes_section(load_changes(result, db, append=append))
+    with common.error_panel("This extract cannot be loaded into the database"):
+        changes = load_changes(result, db, append=append)
+    confirmed = changes_section(changes)
     if st.button("Rebuild the database", type="primary", key="rebuild",
                  disabled=confirmed is False):
         bar = st.progress(0.0, text="Rebuilding")
