@@ -7,12 +7,13 @@ duplicate, or rejected with file, line (as a spreadsheet shows it: header = line
 reason; the report's counts add up to the rows read. Blank lines are ignored and counted.
 
 Duplicates: appointments with the same practice_code + appointment_id keep the last row read
-(a later export is more current); patients and practices keep the first row, and a patient listed
-again at a different practice is rejected. Thin exports (no appointment id) get a derived id:
-md5 of practice, patient, clinician, date and time, plus the occurrence of that key within its
-file, so two genuine same-day visits stay two rows while a row repeated in an overlapping second
-export merges. Without a patients file, patients are built from the appointments: registered
-where last seen, age band from `age in years`, usual GP from the optional usual-GP file.
+(a later export is more current); patients and practices keep the first row, and (national ids)
+a patient listed again at a different practice is rejected. Thin exports (no appointment id) get
+a derived id: md5 of practice, patient, clinician, date and time, plus the occurrence of that
+key within its file, so two genuine same-day visits stay two rows while a row repeated in an
+overlapping second export merges. Without a patients file, patients are built from the
+appointments: registered where last seen, age band from `age in years`, usual GP from the
+optional usual-GP file.
 
 Patient ids: a practice system's ids (EMIS Web, SystmOne) number each practice's patients on
 their own, so two practices both have a patient "1". Unless the ids are known to be national

@@ -4,7 +4,8 @@ A running dashboard holds the file open read-only, and DuckDB lets one process w
 when nobody else has it open. So a build never touches the live file: it writes a new database
 beside it (`<name>.building-<pid>`), checkpoints, closes, and `os.replace`s it onto the target.
 Readers keep their open file until they reconnect; on any error the side file is deleted and
-the previous database is left exactly as it was.
+the previous database is left exactly as it was. The file a build replaces is kept as
+`<name>.previous`, so the last load can be undone (metrics.previous).
 
 Tables: appointments, patients, practices (metrics.schema), ingest_rejects, ingest_report,
 ingest_unknowns, <table>_extra (extra source columns) and store_meta (key, value). Everything
