@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -81,14 +81,16 @@ def persist_default_results(progress: Progress | None = None
 
 
 def rebuild(result: IngestResult, path: Path, *, append: bool = False,
-            progress: Progress | None = None, confirmed: bool = False
+            progress: Progress | None = None, confirmed: bool | Sequence[str] = False
             ) -> refresh.RefreshReport | None:
     """Write `result` as the new database at `path` (atomic swap) with default results; the
     database it replaces is kept for undo (metrics.previous).
 
     A load that would remove practices, move one to another PCN, sub-ICB or ICB, or move
     patients to another practice (metrics.changes) raises LoadNeedsConfirmation, listing them,
-    and changes nothing unless `confirmed`.
+    and changes nothing unless `confirmed` is True or exactly the changes the user was shown
+    (a page that showed them confirms what it showed, not what another load made of the store
+    since).
 
     Appending to a store that keeps refresh state (a build by this version), the appointments
     go in first, with the store's results and state as they were, and then the results are
@@ -105,7 +107,7 @@ def rebuild(result: IngestResult, path: Path, *, append: bool = False,
             progress(label, 0.4 * fraction if fraction <= 0.5 else fraction)
 
     changes = load_changes(result, Path(path), append=append)
-    if changes and not confirmed:
+    if changes and confirmed is not True and list(confirmed or ()) != changes:
         raise LoadNeedsConfirmation(changes)
     if append and refresh.has_state(path):
         with _staged(Path(path)) as staging:

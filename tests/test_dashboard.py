@@ -472,7 +472,8 @@ def test_an_upload_that_would_remove_practices_waits_for_confirmation_and_can_be
     assert at.button(key="rebuild").disabled
     before = {"appointments": 19, "patients": 4, "practices": 3}
     assert results.store_counts(results.open_results(db)) == before
-    at.checkbox(key="confirm_changes").check().run()
+    [confirm] = [c for c in at.checkbox if c.label == "I have checked these changes: apply them"]
+    confirm.check().run()
     assert not at.button(key="rebuild").disabled
     at.button(key="rebuild").click().run()
     assert not at.exception

@@ -238,3 +238,24 @@ def test_undo_with_nothing_to_undo_is_exit_2_and_one_line(
     assert code == 2
     assert err == (f"error: nothing to undo: there is no earlier database kept at "
                    f"{riverside_db}.previous\n")
+
+
+def test_a_confirmation_covers_exactly_the_changes_that_were_shown(tmp_path: Path) -> None:
+    # the Data page confirms the list it showed: if another load changed the database since,
+    # the list differs and nothing is written
+    from metrics import build
+    from metrics.changes import LoadNeedsConfirmation
+    from tests.builders import extract, visits
+
+    db = tmp_path / "c.duckdb"
+    both = extract(visits("p1", "AB") + visits("p2", "AB", practice="B82002"))
+    build.rebuild(build.result_from_tables(both, "test"), db)
+    alpha = build.result_from_tables(extract(visits("p1", "AB")), "test")
+    shown = ["practice B82002 (Practice B82002) would be removed, with its 1 patient and "
+             "2 appointments"]
+    with pytest.raises(LoadNeedsConfirmation) as refused:
+        build.rebuild(alpha, db, confirmed=["practice C83003 (Other) would be removed"])
+    assert refused.value.changes == shown
+    assert held(db, "SELECT count(*) FROM practices") == [(2,)]
+    build.rebuild(alpha, db, confirmed=shown)
+    assert held(db, "SELECT practice_code FROM practices") == [("A81001",)]

@@ -4,6 +4,7 @@ confirmation, then an atomic rebuild), and undoing the last load."""
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from views import common
 RESULT_KEY = "data_ingest_result"
 FLASH_KEY = "data_flash"
 AUTO = "(as the preset finds it)"
+CONFIRM_LABEL = "I have checked these changes: apply them"
 UPLOAD_TYPES = ["csv", "txt", "tsv", "parquet", "xlsx"]
 
 
@@ -177,7 +179,8 @@ def upload_section(db: Path) -> None:
         bar = st.progress(0.0, text="Rebuilding")
         with common.error_panel("The database could not be rebuilt; the previous one is "
                                 "unchanged"):
-            report = build.rebuild(result, db, append=append, confirmed=bool(confirmed),
+            report = build.rebuild(result, db, append=append,
+                                   confirmed=changes if confirmed else False,
                                    progress=lambda label, f: bar.progress(
                                        min(max(f, 0.0), 1.0), text=label))
         st.session_state.pop(RESULT_KEY, None)
@@ -190,12 +193,14 @@ def upload_section(db: Path) -> None:
 
 def changes_section(changes: list[str]) -> bool | None:
     """What the load would change of what the database holds, with a box to confirm it:
-    None when it changes nothing there, else whether the user confirmed."""
+    None when it changes nothing there, else whether the user confirmed. The box belongs to
+    this list of changes: other files, or adding instead of replacing, ask afresh."""
     if not changes:
         return None
     st.warning("**This load would change what the database holds for other practices:**\n\n"
                + "\n".join(f"- {line}" for line in changes), icon=":material/warning:")
-    return st.checkbox("I have checked these changes: apply them", key="confirm_changes")
+    digest = hashlib.sha256("\n".join(changes).encode()).hexdigest()[:12]
+    return st.checkbox(CONFIRM_LABEL, key=f"confirm_changes_{digest}")
 
 
 def undo_section(db: Path) -> None:
