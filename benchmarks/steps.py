@@ -96,7 +96,7 @@ def step_ingest(spec: Spec) -> Result:
     csv = {t: Path(spec["csv_dir"]) / f"{t}.csv" for t in TABLE_NAMES}
     started = time.perf_counter()
     result = read_extract(ExtractFiles((csv["appointments"],), csv["patients"],
-                                      csv["practices"]))
+                                      csv["practices"]), national_ids=True)  # the sample's are
     read = time.perf_counter() - started
     write_store(result, Path(spec["db"]))
     seconds = time.perf_counter() - started
@@ -280,7 +280,7 @@ def step_refresh_setup(spec: Spec) -> Result:
     appointments = tables["appointments"]
     tables["appointments"] = appointments.filter(pl.col("appointment_date") < cut)
     result = IngestResult(tables=tables, extras={}, rejects=pl.DataFrame(schema=REJECT_SCHEMA),
-                          report=IngestReport())
+                          report=IngestReport(), national_ids=True)  # the sample's ids
     db = Path(spec["db"])
     write_store(result, db)
     started = time.perf_counter()

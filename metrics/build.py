@@ -11,15 +11,17 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from metrics import engine, refresh
+from metrics.changes import LoadNeedsConfirmation, load_changes
 from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
 from metrics.params import Params, counted_modes
+from metrics.previous import previous_path, swap_in
 from metrics.sample import SampleConfig, generate
 from metrics.store import connect_read_only, read_meta, write_store
 
@@ -40,7 +42,7 @@ def db_path() -> Path:
 def result_from_tables(tables: dict[str, pl.DataFrame], preset: str,
                        note: str | None = None) -> IngestResult:
     """Canonical frames made in code (the sample, a test's extract) as if ingested: every row
-    loaded, nothing rejected."""
+    loaded, nothing rejected; their patient ids are taken as given (national)."""
     report = IngestReport(preset=preset)
     for table, frame in tables.items():
         counts = report.counts[table]
@@ -49,7 +51,7 @@ def result_from_tables(tables: dict[str, pl.DataFrame], preset: str,
     if note:
         report.notes.append(note)
     return IngestResult(tables=tables, extras={}, rejects=pl.DataFrame(schema=REJECT_SCHEMA),
-                        report=report)
+                        report=report, national_ids=True)
 
 
 def sample_result(config: SampleConfig = DEFAULT_SAMPLE, progress: Progress | None = None
@@ -79,8 +81,16 @@ def persist_default_results(progress: Progress | None = None
 
 
 def rebuild(result: IngestResult, path: Path, *, append: bool = False,
-            progress: Progress | None = None) -> refresh.RefreshReport | None:
-    """Write `result` as the new database at `path` (atomic swap) with default results.
+            progress: Progress | None = None, confirmed: bool | Sequence[str] = False
+            ) -> refresh.RefreshReport | None:
+    """Write `result` as the new database at `path` (atomic swap) with default results; the
+    database it replaces is kept for undo (metrics.previous).
+
+    A load that would remove practices, move one to another PCN, sub-ICB or ICB, or move
+    patients to another practice (metrics.changes) raises LoadNeedsConfirmation, listing them,
+    and changes nothing unless `confirmed` is True or exactly the changes the user was shown
+    (a page that showed them confirms what it showed, not what another load made of the store
+    since).
 
     Appending to a store that keeps refresh state (a build by this version), the appointments
     go in first, with the store's results and state as they were, and then the results are
@@ -96,9 +106,13 @@ def rebuild(result: IngestResult, path: Path, *, append: bool = False,
         if progress is not None:
             progress(label, 0.4 * fraction if fraction <= 0.5 else fraction)
 
+    changes = load_changes(result, Path(path), append=append)
+    if changes and confirmed is not True and list(confirmed or ()) != changes:
+        raise LoadNeedsConfirmation(changes)
     if append and refresh.has_state(path):
         with _staged(Path(path)) as staging:
-            write_store(result, staging, append=True, progress=_scaled(progress, 0.0, 0.3))
+            write_store(result, staging, append=True, progress=_scaled(progress, 0.0, 0.3),
+                        keep_previous=False)
             with contextlib.closing(connect_read_only(staging)) as con:
                 params = default_results_params(con)
             report = refresh.refresh_or_rebuild(staging, params, _scaled(progress, 0.3, 0.7))
@@ -119,7 +133,7 @@ def _staged(path: Path) -> Iterator[Path]:
     shutil.copyfile(path, staging)
     try:
         yield staging
-        os.replace(staging, path)
+        swap_in(staging, path)
     finally:
         staging.unlink(missing_ok=True)
 
@@ -148,6 +162,7 @@ def ensure_default_store(path: Path | None = None, *, config: SampleConfig = DEF
     from metrics.sample_gpad import load_into_store  # national context: GPAD of this sample
 
     load_into_store(result.tables, path)
+    previous_path(path).unlink(missing_ok=True)  # a first build has no load to undo
     return True
 
 

@@ -32,6 +32,7 @@ Continuity of care for general practice: how often patients see the same clinici
   compute  work out every continuity index and write them as CSV files
   export   write shareable CSV files from the database, with small numbers suppressed
   ingest-gpad  add NHS England's published GPAD appointment files (national context)
+  undo     put back the database as it was before the last load
 
 Run `python -m metrics <command> --help` for the options of each command."""
 
@@ -110,6 +111,12 @@ def add_extract_arguments(p: argparse.ArgumentParser, required: bool) -> None:
     g.add_argument("--practice-name", metavar="NAME", help="the practice's name, with the code")
     g.add_argument("--pcn-code", metavar="CODE", help="its PCN's code, e.g. U12345 (optional)")
     g.add_argument("--pcn-name", metavar="NAME", help="its PCN's name (optional)")
+    g.add_argument("--national-patient-ids", action="store_true",
+                   help="the patient ids are national (the same id is the same person at every "
+                        "practice, e.g. a pseudonymised NHS number in a warehouse feed). By "
+                        "default (canonical and gpad files too), and always for the emis and "
+                        "systmone presets, ids are local to a practice: each is stored as "
+                        "PRACTICE:ID, so two practices' patient 1 stay two patients")
 
 
 def add_param_arguments(p: argparse.ArgumentParser) -> None:
@@ -166,7 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("ingest", help="check and load an extract into the database",
                        description="Check an extract, report every row (loaded, merged as a "
                                    "duplicate, or rejected with the reason) and load it into "
-                                   "the database, replacing it atomically.")
+                                   "the database, replacing it atomically; the database it "
+                                   "replaces is kept for `undo`. A load that would remove "
+                                   "practices, or change another practice's PCN, sub-ICB, ICB "
+                                   "or patients, needs --confirm-changes.")
     add_extract_arguments(i, required=True)
     i.add_argument("--db", type=Path, default=Path("data/continuity.duckdb"), metavar="FILE",
                    help="database file (default data/continuity.duckdb)")
@@ -175,10 +185,25 @@ def build_parser() -> argparse.ArgumentParser:
                         "new rows bring the data one complete month further, the stored "
                         "results move on one month incrementally")
     i.add_argument("--rejects", type=Path, metavar="CSV", help="write rejected rows here")
+    i.add_argument("--confirm-changes", action="store_true",
+                   help="apply a load that removes practices the database holds, moves a "
+                        "practice to another PCN, sub-ICB or ICB, or moves patients to another "
+                        "practice; without it such a load changes nothing, lists the changes "
+                        "and exits with code 2")
+
+    u = sub.add_parser("undo", help="put back the database as it was before the last load",
+                       description="Swap the database with the one the last load (ingest, "
+                                   "ingest-gpad or the Data page) replaced, kept beside it as "
+                                   "FILE.previous. Running undo again brings the undone load "
+                                   "back. Exit code 2 when there is nothing to undo.")
+    u.add_argument("--db", type=Path, default=Path("data/continuity.duckdb"), metavar="FILE",
+                   help="database file (default data/continuity.duckdb)")
 
     c = sub.add_parser("compute", help="compute every index and write CSV files",
                        description="Compute UPC, COC, SECON, MMCI, HHI, KPC, SLICC and OPR from "
-                                   "extract files (or a database) and write patients.csv, "
+                                   "extract files (or a database) and write patients.csv "
+                                   "(a patient is practice_code with patient_id, the id as "
+                                   "the extract gave it), "
                                    "practices.csv, gp_lists.csv, slicc_monthly.csv, pcns.csv, "
                                    "deprivation.csv and definitions.json into --out. "
                                    f"Note: {PATIENT_LEVEL}.")
@@ -241,7 +266,7 @@ def read_files(args: argparse.Namespace, progress):  # -> IngestResult
                                 args.pcn_name)
     files = ExtractFiles(tuple(args.appointments), args.patients, args.practices, args.usual_gp)
     return read_extract(files, preset=args.preset, mapping_file=args.mapping, practice=practice,
-                        progress=progress)
+                        progress=progress, national_ids=args.national_patient_ids)
 
 
 def cmd_sample(args: argparse.Namespace, progress) -> int:
@@ -267,6 +292,7 @@ def cmd_sample(args: argparse.Namespace, progress) -> int:
 
 def cmd_ingest(args: argparse.Namespace, progress) -> int:
     from metrics.build import rebuild, report_lines
+    from metrics.changes import LoadNeedsConfirmation
     from metrics.store import summary_lines
 
     result = read_files(args, progress)
@@ -283,9 +309,24 @@ def cmd_ingest(args: argparse.Namespace, progress) -> int:
         raise UsageError(f"no appointment could be loaded ({rejected:,} rejected: see the reasons "
                          "with --rejects FILE); the database is unchanged")
 
-    report = rebuild(result, args.db, append=args.append, progress=progress)
+    try:
+        report = rebuild(result, args.db, append=args.append, progress=progress,
+                         confirmed=args.confirm_changes)
+    except LoadNeedsConfirmation as exc:
+        for line in exc.changes:
+            print(f"would change: {line}", file=sys.stderr)
+        raise UsageError(f"this load would change what the database holds for other practices "
+                         f"({len(exc.changes)} changes listed above); nothing was changed: "
+                         "check them, then rerun with --confirm-changes to apply them") from None
     for line in [*summary_lines(args.db), *report_lines(report)]:
         print(line)
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace, progress) -> int:
+    from metrics.previous import undo_last_load
+
+    print(undo_last_load(args.db))
     return 0
 
 
@@ -303,9 +344,12 @@ def write_outputs(outputs: dict[str, pl.DataFrame], params: Params, out: Path,
     """The compute contract's files; text cells pass the exports' formula guard, since ids
     and clinician names come from the extract as typed."""
     from metrics.export import neutralise_frame
+    from metrics.ingest import export_id
 
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in outputs.items():
+        if "patient_id" in frame.columns:  # with practice_code, the id the extract gave
+            frame = frame.with_columns(export_id(pl.col("patient_id"), pl.col("practice_code")))
         if "month" in frame.columns:
             frame = frame.with_columns(pl.col("month").dt.strftime("%Y-%m"))
         neutralise_frame(frame).write_csv(out / f"{name}.csv", float_precision=None)
@@ -379,7 +423,7 @@ def cmd_export(args: argparse.Namespace, progress) -> int:
 
 
 COMMANDS = {"sample": cmd_sample, "ingest": cmd_ingest, "compute": cmd_compute,
-            "export": cmd_export, "ingest-gpad": cli_gpad.cmd_ingest_gpad}
+            "export": cmd_export, "ingest-gpad": cli_gpad.cmd_ingest_gpad, "undo": cmd_undo}
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

@@ -7,12 +7,23 @@ duplicate, or rejected with file, line (as a spreadsheet shows it: header = line
 reason; the report's counts add up to the rows read. Blank lines are ignored and counted.
 
 Duplicates: appointments with the same practice_code + appointment_id keep the last row read
-(a later export is more current); patients and practices keep the first row, and a patient listed
-again at a different practice is rejected. Thin exports (no appointment id) get a derived id:
-md5 of practice, patient, clinician, date and time, plus the occurrence of that key within its
-file, so two genuine same-day visits stay two rows while a row repeated in an overlapping second
-export merges. Without a patients file, patients are built from the appointments: registered
-where last seen, age band from `age in years`, usual GP from the optional usual-GP file.
+(a later export is more current); patients and practices keep the first row, and (national ids)
+a patient listed again at a different practice is rejected. Thin exports (no appointment id) get
+a derived id: md5 of practice, patient, clinician, date and time, plus the occurrence of that
+key within its file, so two genuine same-day visits stay two rows while a row repeated in an
+overlapping second export merges. Without a patients file, patients are built from the
+appointments: registered where last seen, age band from `age in years`, usual GP from the
+optional usual-GP file.
+
+Patient ids: a practice system's ids (EMIS Web, SystmOne) number each practice's patients on
+their own, so two practices both have a patient "1". Unless the ids are known to be national
+(`national_ids`, never for the emis and systmone presets), each id is stored as
+`<practice_code>:<id>` (practice_key), the practice being the patients file's registered practice
+or the appointment's practice. Why namespace the stored id rather than key every table on
+(practice, patient): the whole SQL pipeline, the refresh state and the store's append keep
+keying patients on patient_id alone and stay as they are, while one practice's patient can no
+longer be merged with, moved to or overwritten by another practice's patient of the same id.
+Derived appointment ids hash the id as exported, so they stay stable across versions.
 
 Everything runs vectorised on polars columns (distinct values for dates and vocabularies), so a
 ten-million-row canonical file takes seconds, not minutes.
@@ -28,6 +39,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -74,6 +86,8 @@ ODS_SUB_ICB = r"^[A-Z0-9]{3}([A-Z0-9]{2})?$"
 SUB_ICB_HINT = "a sub-ICB location code is 3 or 5 letters or digits, e.g. 00L"
 ODS_ICB = r"^Q[A-Z0-9]{2}$"
 ICB_HINT = "an ICB code is Q and 2 letters or digits, e.g. QOP"
+ID_SEPARATOR = ":"  # practice codes are [A-Z0-9]{6}: the first ":" ends the practice
+LOCAL_ID_PRESETS = ("emis", "systmone")  # practice systems: their patient ids are never national
 
 KEYS: dict[str, tuple[str, ...]] = {
     "appointments": ("practice_code", "appointment_id"),
@@ -202,6 +216,17 @@ class IngestResult:
     extras: dict[str, pl.DataFrame]  # extra source columns, keyed by the table's key
     rejects: pl.DataFrame  # table, file, line, column, reason, raw_value
     report: IngestReport
+    national_ids: bool = False  # False: patient ids are stored as practice_key(practice, id)
+
+
+def practice_key(practice: pl.Expr, patient: pl.Expr) -> pl.Expr:
+    """A practice-local patient id made unique across practices: `<practice>:<id>`."""
+    return pl.concat_str([practice, pl.lit(ID_SEPARATOR), patient])
+
+
+def export_id(patient: pl.Expr, practice: pl.Expr) -> pl.Expr:
+    """The id as the practice's export gave it (practice_key undone; national ids unchanged)."""
+    return patient.str.strip_prefix(pl.concat_str([practice, pl.lit(ID_SEPARATOR)]))
 
 
 def modes_recorded(appointments: pl.DataFrame) -> bool:
@@ -1026,7 +1051,8 @@ def _build_appointments(frame: pl.DataFrame, present: set[str], tm: TableMapping
     return Built(kept, rejects, merged, unknowns)
 
 
-def _build_patients(frame: pl.DataFrame, present: set[str], tm: TableMapping) -> Built:
+def _build_patients(frame: pl.DataFrame, present: set[str], tm: TableMapping, *,
+                    national_ids: bool = False) -> Built:
     c = pl.col
     frame = frame.with_columns(
         tidy_id(frame["patient_id"]).alias("__patient"),
@@ -1041,6 +1067,8 @@ def _build_patients(frame: pl.DataFrame, present: set[str], tm: TableMapping) ->
     if "age_years" in present:
         checks += _number_checks("age_years", c("age_years"), 0, MAX_AGE, "age in years")
     kept, rejects = _apply_checks(frame, "patients", checks)
+    if not national_ids:  # local ids: the same id at another practice is another patient
+        kept = kept.with_columns(practice_key(c("__practice"), c("__patient")).alias("__patient"))
     # one practice per patient: the first row decides; rows elsewhere are rejected
     kept = kept.with_columns(
         c("__practice").first().over("__patient").alias("__first_practice"),
@@ -1278,9 +1306,13 @@ def _checked_practice(practice: PracticeInfo | None) -> PracticeInfo | None:
 def read_extract(files: ExtractFiles, *, preset: str = "canonical",
                  mapping_file: Path | None = None, practice: PracticeInfo | None = None,
                  progress: Progress | None = None, today: date | None = None,
-                 max_bytes: int | None = None) -> IngestResult:
-    """Read, map, check and merge an extract into canonical tables with a full report."""
+                 max_bytes: int | None = None, national_ids: bool = False) -> IngestResult:
+    """Read, map, check and merge an extract into canonical tables with a full report.
+    `national_ids`: the patient ids mean the same person at every practice (module docstring)."""
     today = today or date.today()
+    if national_ids and preset in LOCAL_ID_PRESETS:
+        raise IngestError(f"the {preset} preset's patient ids are local to each practice: they "
+                          "cannot be treated as national ids")
     try:
         mapping = load_mapping(preset, mapping_file)
     except MappingError as exc:
@@ -1310,6 +1342,9 @@ def read_extract(files: ExtractFiles, *, preset: str = "canonical",
         raise IngestError(f"{names}: no appointment rows (only a header?): nothing to load")
     tm = mapping.table("appointments")
     appts = _build_appointments(frame, present, tm, today, sub(0.4, 0.3))
+    if not national_ids:
+        appts.frame = appts.frame.with_columns(
+            practice_key(pl.col("practice_code"), pl.col("patient_id")).alias("patient_id"))
     aux = {"age_years", "usual_gp_id", "sex"} & present
     del frame
     _count(report, "appointments", rows_read, appts)
@@ -1322,7 +1357,8 @@ def read_extract(files: ExtractFiles, *, preset: str = "canonical",
 
     # patients
     if files.patients is not None:
-        patients = _load_table(Path(files.patients), "patients", _build_patients, mapping,
+        patients = _load_table(Path(files.patients), "patients",
+                               partial(_build_patients, national_ids=national_ids), mapping,
                                practice, report, max_bytes, rejects, extras)
         if aux:  # a thin export's age, sex or usual GP fills what the patients file lacks
             patients = _fill_patients(patients, _patients_from_appointments(appts.frame))
@@ -1340,6 +1376,13 @@ def read_extract(files: ExtractFiles, *, preset: str = "canonical",
         built = _build_usual_gp(frame)
         codes = patients["practice_code"].unique().drop_nulls().to_list()
         home = practice.practice_code if practice else (codes[0] if len(codes) == 1 else None)
+        if not national_ids:  # the file has no practice column: its ids are the home practice's
+            if home is None:
+                raise IngestError(f"{Path(files.usual_gp).name}: a usual-GP file names no "
+                                  "practice, and this load holds several: load one practice's "
+                                  "files at a time (or give --practice-code)")
+            built.frame = built.frame.with_columns(
+                practice_key(pl.lit(home), pl.col("__patient")).alias("__patient"))
         patients, unplaced = _apply_usual_gp(patients, built.frame, home, report)
         placed = built.frame.join(unplaced.select(pl.col("raw_value").alias("__patient")),
                                   on="__patient", how="anti")
@@ -1366,4 +1409,4 @@ def read_extract(files: ExtractFiles, *, preset: str = "canonical",
                              for r in rejects])
     step("ingest checked", 1.0)
     return IngestResult(tables={t: tables[t] for t in TABLES}, extras=extras,
-                        rejects=all_rejects, report=report)
+                        rejects=all_rejects, report=report, national_ids=national_ids)

@@ -4,7 +4,8 @@ A running dashboard holds the file open read-only, and DuckDB lets one process w
 when nobody else has it open. So a build never touches the live file: it writes a new database
 beside it (`<name>.building-<pid>`), checkpoints, closes, and `os.replace`s it onto the target.
 Readers keep their open file until they reconnect; on any error the side file is deleted and
-the previous database is left exactly as it was.
+the previous database is left exactly as it was. The file a build replaces is kept as
+`<name>.previous`, so the last load can be undone (metrics.previous).
 
 Tables: appointments, patients, practices (metrics.schema), ingest_rejects, ingest_report,
 ingest_unknowns, <table>_extra (extra source columns) and store_meta (key, value). Everything
@@ -105,7 +106,8 @@ def _meta_rows(result: IngestResult, counts: dict[str, int], appended: bool,
             ("schema_version", SCHEMA_VERSION), ("preset", report.preset),
             ("source_files", "\n".join(files)), ("appended", str(appended).lower()),
             ("defaults", "\n".join(report.defaults_applied)),
-            ("notes", "\n".join(report.notes))]
+            ("notes", "\n".join(report.notes)),
+            ("patient_ids", "national" if result.national_ids else "practice")]
     rows += [(f"rows_{t}", str(n)) for t, n in counts.items()]
     rows.append(("modes_recorded", str(modes_recorded).lower()))
     return rows
@@ -226,10 +228,14 @@ def _remove(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def building(db_path: Path, copy: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def building(db_path: Path, copy: bool = False, keep_previous: bool = True
+             ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to a new database beside `db_path` (`copy`: a copy of it), swapped in with
     os.replace when the block ends without error; on any error the side file goes and
-    `db_path` stays as it was, so a reader never sees a half-written database."""
+    `db_path` stays as it was, so a reader never sees a half-written database. The replaced
+    file is kept for undo (metrics.previous) unless `keep_previous` is False."""
+    from metrics.previous import swap_in  # it reads stores through this module
+
     side = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
     clean_stale_side_files(db_path)
     _remove(side)
@@ -242,7 +248,7 @@ def building(db_path: Path, copy: bool = False) -> Iterator[duckdb.DuckDBPyConne
         con.execute("CHECKPOINT")
         con.close()
         con = None
-        os.replace(side, db_path)
+        swap_in(side, db_path, keep_previous=keep_previous)
     except BaseException as exc:
         if con is not None:
             with contextlib.suppress(Exception):
@@ -256,7 +262,7 @@ def building(db_path: Path, copy: bool = False) -> Iterator[duckdb.DuckDBPyConne
 
 def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: bool = False,
                 after_load: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
-                progress: Progress | None = None) -> Path:
+                progress: Progress | None = None, keep_previous: bool = True) -> Path:
     """Build the database beside `db_path`, then swap it in atomically; returns `db_path`.
 
     `append=True` keeps the existing store's rows, deduplicated on each table's key (the new
@@ -283,7 +289,7 @@ def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: boo
                                             result.report.counts.items()})
     result = replace(result, report=report)
     appending = append and db_path.exists() and db_path.stat().st_size > 0
-    with building(db_path, copy=appending) as con:
+    with building(db_path, copy=appending, keep_previous=keep_previous) as con:
         step("writing database", 0.1)
         if appending:
             _append_into(con, result, report, db_path)

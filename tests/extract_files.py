@@ -61,9 +61,10 @@ def canonical(tmp: Path, appointments: Sequence[tuple], patients: Sequence[tuple
 
 
 def ingest(files: ExtractFiles, *, preset: str = "canonical", mapping_file: Path | None = None,
-           practice: PracticeInfo | None = None, max_bytes: int | None = None) -> IngestResult:
+           practice: PracticeInfo | None = None, max_bytes: int | None = None,
+           national_ids: bool = False) -> IngestResult:
     return read_extract(files, preset=preset, mapping_file=mapping_file, practice=practice,
-                        today=TODAY, max_bytes=max_bytes)
+                        today=TODAY, max_bytes=max_bytes, national_ids=national_ids)
 
 
 def counts(result: IngestResult, table: str = "appointments") -> tuple[int, int, int, int]:

@@ -62,7 +62,8 @@ def test_rebuild_swaps_in_the_new_database_and_keeps_the_old_on_failure(tmp_path
     with pytest.raises(Exception):  # noqa: B017 - whichever layer notices first
         build.rebuild(build.result_from_tables(broken, "test"), path)
     assert results.store_counts(results.open_results(path))["appointments"] == 4
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["swap.duckdb"]  # no side files
+    # no side files; the replaced database is kept for undo
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["swap.duckdb", "swap.duckdb.previous"]
 
 
 def test_the_preset_finds_columns_by_alias_ignoring_case_and_spacing():

@@ -304,7 +304,8 @@ def test_compute_files_carry_no_live_formula(tmp_path: Path,
 # ---- help and errors -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [[], ["sample"], ["ingest"], ["compute"], ["export"]])
+@pytest.mark.parametrize("command", [[], ["sample"], ["ingest"], ["compute"], ["export"],
+                                     ["undo"]])
 def test_every_subcommand_has_help(command: list[str],
                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*command, "--help"]) == 0

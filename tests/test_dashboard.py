@@ -452,6 +452,7 @@ def test_an_upload_added_to_the_data_says_how_the_results_were_brought_up_to_dat
     shutil.copy(hand_db, db)
     at = open_app(db, "data")
     at.checkbox(key="append").check().run()
+    at.checkbox(key="national_ids").check().run()  # as the store's ids (built from frames)
     at.file_uploader(key="upload_appointments").set_value(
         [("appts.csv", hand_extract()["appointments"].write_csv().encode(), "text/csv")])
     at.run()
@@ -477,3 +478,43 @@ def test_the_validation_report_lists_rejected_rows_with_their_reason(open_app: A
     assert any(m.value.startswith("**Rejected rows**: 1") for m in at.markdown)
     (rejects,) = [d.value for d in at.dataframe if "reason" in d.value.columns]
     assert rejects["line"].tolist() == [4] and rejects["column"].tolist() == ["appointment_date"]
+
+
+def test_an_upload_that_would_remove_practices_waits_for_confirmation_and_can_be_undone(
+        open_app: App, hand_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(hand_db, db)
+    at = open_app(db, "data")
+    assert "undo" not in [b.key for b in at.button]  # nothing loaded here yet
+    alpha = hand_extract()["appointments"].filter(pl.col("practice_code") == "A81001")
+    at.file_uploader(key="upload_appointments").set_value(
+        [("alpha.csv", alpha.write_csv().encode(), "text/csv")])
+    at.run()
+    at.button(key="check").click().run()
+    [warning] = [w.value for w in at.warning]
+    # replacing the database with appointments alone leaves no practice
+    assert "- practice A81001 (Alpha Surgery) would be removed, with its 2 patients and 6 " \
+           "appointments" in warning
+    assert "- practice A81003 (Gamma Surgery) would be removed, with its 1 patient and 3 " \
+           "appointments" in warning
+    assert at.button(key="rebuild").disabled
+    before = {"appointments": 19, "patients": 4, "practices": 3}
+    assert results.store_counts(results.open_results(db)) == before
+    [confirm] = [c for c in at.checkbox if c.label == "I have checked these changes: apply them"]
+    confirm.check().run()
+    assert not at.button(key="rebuild").disabled
+    at.button(key="rebuild").click().run()
+    assert not at.exception
+    assert results.store_counts(results.open_results(db)) == {
+        "appointments": 6, "patients": 2, "practices": 0}
+    at.button(key="undo").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success][0].startswith(f"Undone: {db} is again the database")
+    assert results.store_counts(results.open_results(db)) == before
+
+
+def test_practice_system_ids_are_never_offered_as_national(open_app: App, hand_db: Path) -> None:
+    at = open_app(hand_db, "data")
+    assert not at.checkbox(key="national_ids").disabled
+    at.selectbox(key="preset").set_value("systmone").run()
+    assert at.checkbox(key="national_ids").disabled

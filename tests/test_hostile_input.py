@@ -117,7 +117,8 @@ def test_sql_and_script_text_is_stored_verbatim_and_nothing_runs(
     files = canonical(tmp_path, [])
     hostile = place(tmp_path, CORPUS["SQL and script text in fields"])
     code, err = cli(["ingest", "--appointments", str(hostile), "--practices",
-                     str(files.practices), "--db", str(previous_db)], capsys)
+                     str(files.practices), "--db", str(previous_db), "--confirm-changes"],
+                    capsys)
     assert (code, err) == (0, "")
     con = connect_read_only(previous_db)
     try:
@@ -127,8 +128,8 @@ def test_sql_and_script_text_is_stored_verbatim_and_nothing_runs(
         unknowns = con.sql("SELECT raw_value FROM ingest_unknowns ORDER BY 1").fetchall()
     finally:
         con.close()
-    assert rows == [("1", SQL_TEXT, SCRIPT_TEXT, "gp", "attended", "face_to_face"),
-                    ("2", "P2", "GP1", "unknown", "unknown", "unknown")]
+    assert rows == [("1", f"A81001:{SQL_TEXT}", SCRIPT_TEXT, "gp", "attended", "face_to_face"),
+                    ("2", "A81001:P2", "GP1", "unknown", "unknown", "unknown")]
     assert {"appointments", "patients", "practices"} <= tables
     # the unmapped hostile values are reported as text, verbatim
     assert [u[0] for u in unknowns] == sorted(["=cmd|' /C calc'!A0", SCRIPT_TEXT, SQL_TEXT])
@@ -137,8 +138,8 @@ def test_sql_and_script_text_is_stored_verbatim_and_nothing_runs(
 def test_sql_text_in_a_column_name_becomes_a_folded_extra_column(
         tmp_path: Path, previous_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     hostile = place(tmp_path, CORPUS["SQL text in a column name"])
-    assert cli(["ingest", "--appointments", str(hostile), "--db", str(previous_db)],
-               capsys) == (0, "")
+    assert cli(["ingest", "--appointments", str(hostile), "--db", str(previous_db),
+                "--confirm-changes"], capsys) == (0, "")
     con = connect_read_only(previous_db)
     try:
         extra = con.sql("SELECT * FROM appointments_extra").fetchall()

@@ -128,9 +128,10 @@ def test_values_are_normalised_to_the_schema_vocabularies(tmp_path: Path) -> Non
             appointment(2, "P1", "01MAR2024", "", role="Practice Nurse", status="DNA",
                         mode="phone")]
     t = ingest(canonical(tmp_path, rows)).tables["appointments"].sort("appointment_id")
-    assert t.row(0) == ("1", "P1", "A81001", date(2024, 3, 1), time(14, 30), "Dr Brown", "gp",
-                        "attended", "face_to_face")
-    assert t.row(1) == ("2", "P1", "A81001", date(2024, 3, 1), None, None, "nurse",
+    # patient ids are local to the practice unless said to be national: stored as PRACTICE:ID
+    assert t.row(0) == ("1", "A81001:P1", "A81001", date(2024, 3, 1), time(14, 30), "Dr Brown",
+                        "gp", "attended", "face_to_face")
+    assert t.row(1) == ("2", "A81001:P1", "A81001", date(2024, 3, 1), None, None, "nurse",
                         "did_not_attend", "telephone")
 
 
@@ -165,7 +166,7 @@ def test_spaced_digit_ids_are_one_patient_but_other_ids_keep_their_spaces(tmp_pa
                                                                        "2024-03-02"),
             appointment(3, "AB 12", "2024-03-03")]
     ids = ingest(canonical(tmp_path, rows)).tables["appointments"]["patient_id"].to_list()
-    assert sorted(ids) == ["9434765919", "9434765919", "AB 12"]
+    assert sorted(ids) == ["A81001:9434765919", "A81001:9434765919", "A81001:AB 12"]
 
 
 def _blank_to_none(text: str) -> str | None:
@@ -210,7 +211,7 @@ def test_columns_are_found_case_and_spacing_insensitively_and_extras_kept(tmp_pa
     files = ExtractFiles((write(tmp_path / "a.csv", csv_text(header, rows)),),
                          practices=files.practices)
     result = ingest(files)
-    assert result.tables["appointments"].row(0)[:3] == ("1", "P1", "A81001")
+    assert result.tables["appointments"].row(0)[:3] == ("1", "A81001:P1", "A81001")
     assert result.extras["appointments"].rows() == [("A81001", "1", "R2")]
 
 
@@ -231,7 +232,9 @@ def test_patients_and_practices_files_are_checked_and_typed(tmp_path: Path) -> N
                 ("P1", "B82002", "GP9", "3", "65-74", "F"),           # line 4: other practice
                 ("P2", "A81001", "", "11", "", ""),                   # line 5: decile 11
                 ("P3", "A81001", "", "", "", "")]
-    result = ingest(canonical(tmp_path, [appointment(1, "P1", "2024-03-01")], patients))
+    # national ids: one id is one person, so a second practice for P1 is a contradiction
+    result = ingest(canonical(tmp_path, [appointment(1, "P1", "2024-03-01")], patients),
+                    national_ids=True)
     assert counts(result, "patients") == (5, 2, 1, 2)
     t = result.tables["patients"].sort("patient_id")
     assert t.rows() == [("P1", "A81001", "GP1", 3, "65-74", "F"),
@@ -268,7 +271,7 @@ def test_network_codes_of_the_wrong_shape_reject_their_practice_row(tmp_path: Pa
 def test_without_a_patients_file_patients_come_from_the_appointments(tmp_path: Path) -> None:
     rows = [appointment(1, "P1", "2024-03-01", practice="A81001"),
             appointment(2, "P1", "2024-04-01", practice="B82002")]
-    result = ingest(canonical(tmp_path, rows))
+    result = ingest(canonical(tmp_path, rows), national_ids=True)
     # registered where last seen
     assert result.tables["patients"].select("patient_id", "practice_code").rows() == [
         ("P1", "B82002")]
@@ -282,7 +285,7 @@ def test_usual_gp_file_sets_the_named_gp(tmp_path: Path) -> None:
                                           "P1,Dr Ann Jones\nP9,Dr Lee\n")
     result = ingest(ExtractFiles(files.appointments, None, files.practices, usual))
     assert dict(result.tables["patients"].select("patient_id", "usual_gp_id").rows()) == {
-        "P1": "Dr Ann Jones", "P2": None, "P9": "Dr Lee"}
+        "A81001:P1": "Dr Ann Jones", "A81001:P2": None, "A81001:P9": "Dr Lee"}
     # P9 has no appointment: placed at the only practice seen, and said so
     assert counts(result, "usual_gp") == (4, 3, 1, 0)
 
@@ -344,7 +347,8 @@ def test_a_patient_with_two_usual_gps_keeps_the_first_and_rejects_the_other(tmp_
     files = canonical(tmp_path, [appointment(1, "P1", "2024-03-01"),
                                  appointment(2, "P2", "2024-03-01", practice="B82002")])
     usual = write(tmp_path / "usual.csv", "Patient ID,Usual GP\nP1,Dr A\nP1,Dr B\nP7,Dr C\n")
-    result = ingest(ExtractFiles(files.appointments, None, files.practices, usual))
+    result = ingest(ExtractFiles(files.appointments, None, files.practices, usual),
+                    national_ids=True)
     assert dict(result.tables["patients"].select("patient_id", "usual_gp_id").rows()) == {
         "P1": "Dr A", "P2": None}
     # two practices and no practice given: P7 (no appointment) cannot be placed
@@ -367,7 +371,7 @@ DATES = {"2024-03-01": True, "01/03/2024": True, "45352": True, "01-Mar-2024": T
                           st.sampled_from(sorted(DATES)),
                           st.sampled_from(["GP1", "GP2", ""])), min_size=1, max_size=25))
 def test_any_mix_of_rows_is_accounted_for_exactly(tmp_path: Path, rows: list[tuple]) -> None:
-    valid = [(i, p.strip(), c) for i, p, d, c in rows if p.strip() and DATES[d]]
+    valid = [(i, f"A81001:{p.strip()}", c) for i, p, d, c in rows if p.strip() and DATES[d]]
     last = {i: (p, c or None) for i, p, c in valid}  # a repeated id keeps its last valid row
     files = canonical(tmp_path, [appointment(i, p, d, c) for i, p, d, c in rows])
     result = ingest(files)

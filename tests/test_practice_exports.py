@@ -65,9 +65,9 @@ def test_systmone_chunks_merge_rows_repeated_across_files(systmone: ExtractFiles
     result = ingest(systmone, preset="systmone", practice=RIVERSIDE)
     # 7 + 5 rows read; 3 repeated in the overlap; the two same-day visits stay two rows
     assert counts(result) == (12, 9, 3, 0)
-    appts = result.tables["appointments"]
+    appts = result.tables["appointments"]  # ids stored as PRACTICE:ID (local to the practice)
     assert appts.group_by("patient_id").len().sort("patient_id").rows() == [
-        ("1234567890", 5), ("5550001111", 1), ("9876543210", 3)]
+        ("A81001:1234567890", 5), ("A81001:5550001111", 1), ("A81001:9876543210", 3)]
     assert set(appts["practice_code"]) == {"A81001"}
     assert set(appts["clinician_id"]) == {"Dr Brown", "Dr Smith", "Dr Jones"}
     assert set(zip(appts["status"], appts["clinician_role"], appts["mode"], strict=True)) == {
@@ -97,9 +97,9 @@ def test_systmone_practice_age_bands_and_usual_gp(systmone: ExtractFiles) -> Non
     patients = result.tables["patients"].sort("patient_id")
     # latest age: 71 -> 65-74; 30 -> 18-39; 4 -> 0-4; usual GP names tidied to match clinicians
     assert patients.select("patient_id", "practice_code", "usual_gp_id", "age_band").rows() == [
-        ("1234567890", "A81001", "Dr Brown", "65-74"),
-        ("5550001111", "A81001", None, "0-4"),
-        ("9876543210", "A81001", "Dr Smith", "18-39")]
+        ("A81001:1234567890", "A81001", "Dr Brown", "65-74"),
+        ("A81001:5550001111", "A81001", None, "0-4"),
+        ("A81001:9876543210", "A81001", "Dr Smith", "18-39")]
 
 
 def test_systmone_ids_are_deterministic_whatever_the_file_order(systmone: ExtractFiles) -> None:
@@ -129,14 +129,15 @@ def test_systmone_to_indices_worked_by_hand(systmone: ExtractFiles) -> None:
     patients = {r["patient_id"]: r for r in out["patients"].iter_rows(named=True)}
     # 1234567890: Brown Jan, Brown Feb, Smith Apr, Brown May, Brown Aug = AABAA:
     #   UPC 4/5 = 0.8, COC (16+1-5)/(5*4) = 0.6, SECON (BB, BS, SB, BB) 2/4 = 0.5, HHI 0.68
-    x = patients["1234567890"]
+    x = patients["A81001:1234567890"]
     assert (x["contacts"], x["usual_clinician_id"]) == (5, "Dr Brown")
     assert (x["upc"], x["coc"], x["secon"], x["hhi"]) == pytest.approx((0.8, 0.6, 0.5, 0.68))
     # 9876543210: Smith, Smith (same day: collapsed), Jones = N 2, UPC 1/2, COC 0
-    y = patients["9876543210"]
+    y = patients["A81001:9876543210"]
     assert (y["contacts"], y["upc"], y["coc"]) == (2, 0.5, 0.0)
     # 5550001111: one contact: indices undefined
-    assert (patients["5550001111"]["contacts"], patients["5550001111"]["upc"]) == (1, None)
+    z = patients["A81001:5550001111"]
+    assert (z["contacts"], z["upc"]) == (1, None)
     practice = out["practices"].row(0, named=True)
     # eligible: x and y; UPC mean (0.8 + 0.5)/2; contacts 5 + 2 + 1
     assert (practice["eligible_patients"], practice["contacts"]) == (2, 8)
@@ -244,15 +245,15 @@ def test_emis_statuses_slot_types_and_dates_map_as_the_schema_doc_says(emis: Ext
     assert counts(result) == (9, 9, 0, 0)
     t = result.tables["appointments"].sort("appointment_date", "patient_id")
     assert t.select("patient_id", "appointment_date", "status", "mode").rows() == [
-        ("101", date(2024, 3, 1), "attended", "face_to_face"),
-        ("101", date(2024, 3, 8), "attended", "telephone"),
-        ("101", date(2024, 3, 15), "attended", "face_to_face"),
-        ("102", date(2024, 3, 15), "attended", "unknown"),
-        ("101", date(2024, 3, 16), "did_not_attend", "face_to_face"),
-        ("102", date(2024, 3, 18), "attended", "face_to_face"),
-        ("102", date(2024, 3, 19), "attended", "video_online"),
-        ("101", date(2024, 3, 20), "attended", "home_visit"),
-        ("102", date(2024, 3, 20), "did_not_attend", "face_to_face")]
+        ("B82002:101", date(2024, 3, 1), "attended", "face_to_face"),
+        ("B82002:101", date(2024, 3, 8), "attended", "telephone"),
+        ("B82002:101", date(2024, 3, 15), "attended", "face_to_face"),
+        ("B82002:102", date(2024, 3, 15), "attended", "unknown"),
+        ("B82002:101", date(2024, 3, 16), "did_not_attend", "face_to_face"),
+        ("B82002:102", date(2024, 3, 18), "attended", "face_to_face"),
+        ("B82002:102", date(2024, 3, 19), "attended", "video_online"),
+        ("B82002:101", date(2024, 3, 20), "attended", "home_visit"),
+        ("B82002:102", date(2024, 3, 20), "did_not_attend", "face_to_face")]
     assert result.report.unknown_values == {("appointments", "mode", "Routine"): 1}
 
 
@@ -261,11 +262,11 @@ def test_emis_to_indices_worked_by_hand(emis: ExtractFiles) -> None:
     out = compute_tables(tables, YEAR_2024)
     patients = {r["patient_id"]: r for r in out["patients"].iter_rows(named=True)}
     # 101: J J L J (the DNA is not a contact): UPC 3/4, COC (9+1-4)/12 = 0.5, SECON 1/3
-    p101 = patients["101"]
+    p101 = patients["B82002:101"]
     assert (p101["contacts"], p101["usual_clinician_id"]) == (4, "Dr Ann Jones")
     assert (p101["upc"], p101["coc"], p101["secon"]) == pytest.approx((0.75, 0.5, 1 / 3))
     # 102: L J (the `Routine` slot has no known mode; the walk-out is not a contact): UPC 1/2
-    assert (patients["102"]["contacts"], patients["102"]["upc"]) == (2, 0.5)
+    assert (patients["B82002:102"]["contacts"], patients["B82002:102"]["upc"]) == (2, 0.5)
     practice = out["practices"].row(0, named=True)
     # SLICC: 101 3 of 4 with Dr Ann Jones, 102 1 of 2 with Dr Bob Lee -> 4/6
     assert (practice["slicc_numerator"], practice["slicc_denominator"]) == (4, 6)
@@ -281,7 +282,7 @@ def test_emis_column_names_match_whatever_the_report_build(tmp_path: Path) -> No
     result = ingest(ExtractFiles((write(tmp_path / "e.csv", csv_text(header, rows)),)),
                     preset="emis", practice=HILL)
     t = result.tables["appointments"]
-    assert t["patient_id"].to_list() == ["9434765919", "9434765919"]
+    assert t["patient_id"].to_list() == ["B82002:9434765919"] * 2
     assert t["appointment_date"].to_list() == [date(2024, 3, 1), date(2024, 4, 1)]
 
 
@@ -295,7 +296,7 @@ def test_emis_xlsx_with_excel_serial_dates(tmp_path: Path) -> None:
     result = ingest(ExtractFiles((tmp_path / "emis.xlsx",)), preset="emis", practice=HILL)
     t = result.tables["appointments"]
     assert t.select("patient_id", "appointment_date").rows() == [
-        ("101", date(2024, 3, 1)), ("101", date(2024, 3, 8))]
+        ("B82002:101", date(2024, 3, 1)), ("B82002:101", date(2024, 3, 8))]
     out = compute_tables(result.tables, YEAR_2024)
     assert out["patients"].select("contacts", "upc").rows() == [(2, 1.0)]
 

@@ -215,17 +215,19 @@ def test_appending_appointments_alone_never_moves_a_known_patient(tmp_path: Path
     # Without a patients file, ingest places each patient at their latest appointment's
     # practice: a guess. A month's appointments appended on their own (the monthly routine) must
     # not move a patient the store already knows, e.g. one seen at a PCN hub of another
-    # practice; a patient new to the store is placed by the guess.
+    # practice; a patient new to the store is placed by the guess. (National ids: a practice's
+    # local ids never meet another practice's.)
     from metrics.ingest import ExtractFiles
 
     first = ingest(canonical(tmp_path / "first", [appointment(1, "P1", "2024-03-01")],
-                             patients=[("P1", "A81001", "GP1", "2", "65-74", "F")]))
+                             patients=[("P1", "A81001", "GP1", "2", "65-74", "F")]),
+                   national_ids=True)
     db = write_store(first, tmp_path / "c.duckdb")
     month = canonical(tmp_path / "april", [appointment(2, "P1", "2024-04-02", "GP9",
                                                        practice="B82002"),
                                            appointment(3, "P7", "2024-04-03", "GP9",
                                                        practice="B82002")])
-    write_store(ingest(ExtractFiles(month.appointments)), db, append=True)
+    write_store(ingest(ExtractFiles(month.appointments), national_ids=True), db, append=True)
     con = connect_read_only(db)
     try:
         patients = con.sql("SELECT patient_id, practice_code, usual_gp_id, age_band "
@@ -236,7 +238,7 @@ def test_appending_appointments_alone_never_moves_a_known_patient(tmp_path: Path
     # with a patients file, that file's registration stands, as before
     moved = canonical(tmp_path / "moved", [appointment(4, "P1", "2024-05-02")],
                       patients=[("P1", "B82002", "GP9", "2", "65-74", "F")])
-    write_store(ingest(moved), db, append=True)
+    write_store(ingest(moved, national_ids=True), db, append=True)
     con = connect_read_only(db)
     try:
         assert con.sql("SELECT practice_code FROM patients WHERE patient_id = 'P1'"

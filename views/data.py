@@ -1,21 +1,32 @@
 """Data: what the database holds, and replacing it from an uploaded extract (column mapping,
-validation report, rejected rows, then an atomic rebuild)."""
+validation report, rejected rows, what the load would change of other practices and its
+confirmation, then an atomic rebuild), and undoing the last load."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import polars as pl
 import streamlit as st
 
 from metrics import build, results, uploads
-from metrics.ingest import ExtractFiles, IngestError, PracticeInfo, available_presets, read_raw
+from metrics.changes import load_changes
+from metrics.ingest import (
+    LOCAL_ID_PRESETS,
+    ExtractFiles,
+    IngestError,
+    PracticeInfo,
+    available_presets,
+    read_raw,
+)
 from metrics.mapping import FIELDS, MappingError, required_fields
 from views import common
 
 RESULT_KEY = "data_ingest_result"
 FLASH_KEY = "data_flash"
 AUTO = "(as the preset finds it)"
+CONFIRM_LABEL = "I have checked these changes: apply them"
 UPLOAD_TYPES = ["csv", "txt", "tsv", "parquet", "xlsx"]
 
 
@@ -99,10 +110,19 @@ def upload_section(db: Path) -> None:
     st.subheader("Load an extract")
     st.write("Upload an appointments extract (CSV, Parquet or XLSX; several overlapping "
              "files allowed), optionally with patients, practices and usual-GP files. Nothing "
-             "changes until you rebuild, and a failed rebuild leaves the database as it was.")
+             "changes until you rebuild; a load that would remove practices or change another "
+             "practice's PCN, sub-ICB, ICB or patients waits for your confirmation; a failed "
+             "rebuild leaves the database as it was, and the last load can be undone.")
     presets = available_presets()
     preset = st.selectbox("Layout of the files (preset)", presets, key="preset",
                           index=presets.index("canonical") if "canonical" in presets else 0)
+    local_only = preset in LOCAL_ID_PRESETS
+    national = st.checkbox(
+        "Patient ids are national (the same id is the same person at every practice)",
+        key="national_ids", disabled=local_only,
+        help="EMIS Web and SystmOne ids are local to each practice, so each practice's "
+             "patients are kept apart; tick this only for a feed whose ids are national, "
+             "such as pseudonymised NHS numbers.") and not local_only
     limit = build.MAX_UPLOAD_MB
     appointments = st.file_uploader(f"Appointments (required, up to {limit} MB each)",
                                     type=UPLOAD_TYPES, accept_multiple_files=True,
@@ -148,7 +168,7 @@ def upload_section(db: Path) -> None:
             with st.spinner("Reading and checking every row..."):
                 try:
                     st.session_state[RESULT_KEY] = build_result(appt_paths, one, preset,
-                                                                mapping_file, practice)
+                                                                mapping_file, practice, national)
                 except (IngestError, MappingError) as exc:
                     st.session_state.pop(RESULT_KEY, None)
                     st.error(str(exc), icon=":material/error:")
@@ -157,11 +177,16 @@ def upload_section(db: Path) -> None:
     if result is None:
         return
     report_section(result)
-    if st.button("Rebuild the database", type="primary", key="rebuild"):
+    with common.error_panel("This extract cannot be loaded into the database"):
+        changes = load_changes(result, db, append=append)
+    confirmed = changes_section(changes)
+    if st.button("Rebuild the database", type="primary", key="rebuild",
+                 disabled=confirmed is False):
         bar = st.progress(0.0, text="Rebuilding")
         with common.error_panel("The database could not be rebuilt; the previous one is "
                                 "unchanged"):
             report = build.rebuild(result, db, append=append,
+                                   confirmed=changes if confirmed else False,
                                    progress=lambda label, f: bar.progress(
                                        min(max(f, 0.0), 1.0), text=label))
         st.session_state.pop(RESULT_KEY, None)
@@ -172,13 +197,42 @@ def upload_section(db: Path) -> None:
         st.rerun()
 
 
+def changes_section(changes: list[str]) -> bool | None:
+    """What the load would change of what the database holds, with a box to confirm it:
+    None when it changes nothing there, else whether the user confirmed. The box belongs to
+    this list of changes: other files, or adding instead of replacing, ask afresh."""
+    if not changes:
+        return None
+    st.warning("**This load would change what the database holds for other practices:**\n\n"
+               + "\n".join(f"- {line}" for line in changes), icon=":material/warning:")
+    digest = hashlib.sha256("\n".join(changes).encode()).hexdigest()[:12]
+    return st.checkbox(CONFIRM_LABEL, key=f"confirm_changes_{digest}")
+
+
+def undo_section(db: Path) -> None:
+    """Put back the database the last load replaced (kept beside it; metrics.previous)."""
+    from metrics.previous import has_previous, undo_last_load
+
+    if not has_previous(db):
+        return
+    if st.button("Undo the last load", key="undo",
+                 help="Puts back the database as it was before the last load; pressing it "
+                      "again brings the undone load back."):
+        with common.error_panel("The last load could not be undone"):
+            message = undo_last_load(db)
+        st.cache_data.clear()
+        st.session_state[FLASH_KEY] = message[:1].upper() + message[1:] + "."
+        st.rerun()
+
+
 def build_result(appointments: tuple[Path, ...], others: list[Path | None], preset: str,
-                 mapping_file: Path | None, practice: PracticeInfo | None):  # noqa: ANN201
+                 mapping_file: Path | None, practice: PracticeInfo | None,
+                 national_ids: bool = False):  # noqa: ANN201
     from metrics.ingest import read_extract
 
     files = ExtractFiles(appointments, *others)
     return read_extract(files, preset=preset, mapping_file=mapping_file, practice=practice,
-                        max_bytes=build.MAX_UPLOAD_MB << 20)
+                        max_bytes=build.MAX_UPLOAD_MB << 20, national_ids=national_ids)
 
 
 def report_section(result) -> None:  # noqa: ANN001
@@ -213,6 +267,7 @@ def main() -> None:
         st.info("Loading data is for the practice's or ICB's administrator.",
                 icon=":material/lock:")
         return
+    undo_section(db)
     upload_section(db)
 
 

@@ -1,0 +1,68 @@
+"""The database before the last load, kept beside it so the load can be undone.
+
+Every load builds the new store beside the live one and swaps it in with os.replace
+(metrics.store.building). `swap_in` first hard-links the live file to `<name>.previous` (a copy
+where links are not possible), so the replaced database survives the swap at no cost. `undo`
+swaps the two back the same way: at every moment the live path holds a whole database, and a
+reader (the dashboard reopens the file whenever its inode or mtime changes) sees either the
+old or the new one, never neither. The kept file holds patient-level rows like the store itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+from metrics.store import StoreError, connect_read_only, read_meta
+
+
+def previous_path(db_path: Path) -> Path:
+    return Path(db_path).with_name(Path(db_path).name + ".previous")
+
+
+def has_previous(db_path: Path) -> bool:
+    return previous_path(db_path).is_file()
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """`target` becomes another name for `source` (hard link, else a copy), replacing it."""
+    side = target.with_name(f"{target.name}.linking-{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):
+        side.unlink()
+    try:
+        os.link(source, side)
+    except OSError:  # no hard links on this filesystem
+        shutil.copyfile(source, side)
+    os.replace(side, target)
+
+
+def swap_in(new: Path, db_path: Path, *, keep_previous: bool = True) -> None:
+    """Replace `db_path` by `new` atomically, keeping the replaced file as previous_path."""
+    if keep_previous and db_path.is_file() and db_path.stat().st_size:
+        _link_or_copy(db_path, previous_path(db_path))
+    os.replace(new, db_path)
+
+
+def undo_last_load(db_path: Path) -> str:
+    """Swap the database with the one the last load replaced; one line saying what now holds.
+    StoreError when nothing was kept."""
+    db_path = Path(db_path)
+    previous = previous_path(db_path)
+    if not previous.is_file():
+        raise StoreError(f"nothing to undo: there is no earlier database kept at {previous}")
+    try:
+        with contextlib.closing(connect_read_only(previous)) as con:
+            built = read_meta(con).get("built_at", "unknown").replace("T", " ")[:16]
+    except StoreError as exc:
+        raise StoreError(f"cannot undo: {previous} is not a usable database ({exc})") from None
+    if db_path.is_file():
+        side = db_path.with_name(f"{db_path.name}.undone-{os.getpid()}")
+        _link_or_copy(db_path, side)
+        os.replace(previous, db_path)
+        os.replace(side, previous)
+    else:
+        os.replace(previous, db_path)
+    return (f"undone: {db_path} is again the database built {built}; the load undone is kept "
+            f"at {previous} (undo again to bring it back)")
