@@ -851,9 +851,11 @@ def practice_gp_share(source: ResultSource, practice: str, viewer: Viewer) -> Ta
     rule = viewer.rule_for(practice)
     mix = appointment_mix(source, [practice])
     gp = pl.col("clinician_role").is_in(["gp", "gp_registrar", "locum_gp"])
+    # the database sums to DECIMAL(38,0), whose quotient keeps no decimals: integers here
+    appointments = pl.col("appointments").cast(pl.Int64)
     frame = (mix.group_by(pl.col("month_start").alias("month"))
-             .agg(pl.col("appointments").filter(gp).sum().alias("numerator"),
-                  pl.col("appointments").sum().alias("denominator"))
+             .agg(appointments.filter(gp).sum().alias("numerator"),
+                  appointments.sum().alias("denominator"))
              .sort("month"))
     frame = frame.with_columns(
         share=pl.when(pl.col("denominator") > 0)

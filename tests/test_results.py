@@ -519,3 +519,12 @@ def test_a_reviewer_gets_every_practice_table_controlled_and_no_named_staff(sour
     monthly = {r["month"]: r for r in tables["monthly"].frame.iter_rows(named=True)}
     assert (monthly[JAN]["slicc_numerator"], monthly[JAN]["slicc"]) == ("*", "*")
     assert results.practice_tables(source, Selection(practice="Z99999"), REVIEWER) == {}
+
+
+def test_the_share_of_attended_appointments_with_a_gp_is_a_fraction_not_zero(source):
+    # A81001: January 3 GP contacts of 4 attended (p1's nurse visit), February 2 of 2
+    frame = results.practice_gp_share(source, A, OWN).frame
+    got = {r["month"]: r for r in frame.iter_rows(named=True)}
+    assert (got[JAN]["numerator"], got[JAN]["denominator"]) == (3, 4)
+    assert got[JAN]["share"] == pytest.approx(0.75)
+    assert got[FEB]["share"] == pytest.approx(1.0)
