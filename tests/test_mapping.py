@@ -134,9 +134,15 @@ def test_user_mapping_renames_columns_and_maps_values(tmp_path: Path) -> None:
     assert codes == ["telephone", "telephone", "unknown"]
 
 
-def test_the_example_mapping_file_loads_on_every_preset() -> None:
+def test_the_example_mapping_file_layers_on_every_preset() -> None:
     for preset in available_presets():
-        load_mapping(preset, PRESET_DIR / "example_mapping.toml")
+        mapping = load_mapping(preset, PRESET_DIR / "example_mapping.toml")
+        tm = mapping.table("appointments")
+        assert mapping.name == f"{preset} + our_practice"
+        assert list(tm.aliases("clinician_id")[:2]) == ["session_holders_name", "clinician"]
+        codes, _ = mapped(["Duty Doctor Call Back", "GP callback slot"], preset, "mode",
+                          PRESET_DIR / "example_mapping.toml")
+        assert codes == ["telephone", "telephone"], preset
 
 
 @pytest.mark.parametrize(("toml", "says"), [
