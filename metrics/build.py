@@ -23,7 +23,7 @@ from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
 from metrics.params import Params, counted_modes
 from metrics.previous import previous_path, swap_in
 from metrics.sample import SampleConfig, generate
-from metrics.store import connect_read_only, read_meta, write_store
+from metrics.store import connect_read_only, read_meta, side_file, write_store
 
 Progress = Callable[[str, float], None]
 
@@ -129,7 +129,7 @@ def rebuild(result: IngestResult, path: Path, *, append: bool = False,
 def _staged(path: Path) -> Iterator[Path]:
     """A copy of the store to make several changes to; it replaces the store (os.replace, as
     metrics.store does) only when they all succeeded, and goes otherwise."""
-    staging = path.with_name(f"{path.name}.staged-{os.getpid()}")
+    staging = side_file(path, "staged")
     shutil.copyfile(path, staging)
     try:
         yield staging

@@ -15,7 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
-from metrics.store import StoreError, connect_read_only, read_meta
+from metrics.store import StoreError, connect_read_only, read_meta, side_file
 
 
 def previous_path(db_path: Path) -> Path:
@@ -28,7 +28,7 @@ def has_previous(db_path: Path) -> bool:
 
 def _link_or_copy(source: Path, target: Path) -> None:
     """`target` becomes another name for `source` (hard link, else a copy), replacing it."""
-    side = target.with_name(f"{target.name}.linking-{os.getpid()}")
+    side = side_file(target, "linking")
     with contextlib.suppress(FileNotFoundError):
         side.unlink()
     try:
@@ -58,7 +58,7 @@ def undo_last_load(db_path: Path) -> str:
     except StoreError as exc:
         raise StoreError(f"cannot undo: {previous} is not a usable database ({exc})") from None
     if db_path.is_file():
-        side = db_path.with_name(f"{db_path.name}.undone-{os.getpid()}")
+        side = side_file(db_path, "undone")
         _link_or_copy(db_path, side)
         os.replace(previous, db_path)
         os.replace(side, previous)

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -236,7 +238,7 @@ def building(db_path: Path, copy: bool = False, keep_previous: bool = True
     file is kept for undo (metrics.previous) unless `keep_previous` is False."""
     from metrics.previous import swap_in  # it reads stores through this module
 
-    side = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
+    side = side_file(db_path, "building")
     clean_stale_side_files(db_path)
     _remove(side)
     con: duckdb.DuckDBPyConnection | None = None
@@ -382,7 +384,17 @@ def read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 # ---- side files a killed build leaves ------------------------------------------------------
 
+# the side files builds and undos write beside the database (or beside its kept previous file)
+SIDE_KINDS = ("building", "staged", "linking", "undone")
 SIDE_STALE_SECONDS = 3600  # a build writes its side file all along: an hour untouched is dead
+
+
+def side_file(path: Path, kind: str) -> Path:
+    """`<path>.<kind>-<pid>`: this process's side file of one kind, which
+    clean_stale_side_files finds once its process is gone."""
+    if kind not in SIDE_KINDS:
+        raise ValueError(f"unknown side file kind {kind!r}")
+    return path.with_name(f"{path.name}.{kind}-{os.getpid()}")
 
 
 def _side_in_use(path: Path, pid: int) -> bool:
@@ -411,14 +423,14 @@ def _side_in_use(path: Path, pid: int) -> bool:
 
 def clean_stale_side_files(db_path: Path, *, older_than: float = SIDE_STALE_SECONDS,
                            now: float | None = None) -> list[Path]:
-    """Remove `<db>.building-<pid>` and `<db>.staged-<pid>` files (and their .wal) that a killed
-    build left beside the database: untouched for `older_than` seconds and not in use."""
-    import re
-    import time
-
+    """Remove the `<db>.<kind>-<pid>` side files (and their .wal) that a killed build, or a
+    killed undo (metrics.previous), left beside the database: untouched for `older_than`
+    seconds and not in use."""
     db_path = Path(db_path)
     now = time.time() if now is None else now
-    pattern = re.compile(rf"{re.escape(db_path.name)}\.(?:building|staged)-(\d+)(?:\.wal)?")
+    kinds = "|".join(SIDE_KINDS)
+    pattern = re.compile(
+        rf"{re.escape(db_path.name)}(?:\.previous)?\.(?:{kinds})-(\d+)(?:\.wal)?")
     removed = []
     for path in sorted(db_path.parent.glob(f"{db_path.name}.*-*")):
         found = pattern.fullmatch(path.name)
