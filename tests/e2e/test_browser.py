@@ -88,10 +88,14 @@ def test_uploading_an_extract_checks_it_and_rebuilds_the_database(
         page: Page, app_url: str, e2e_extract: dict[str, Path]) -> None:
     visit(page, f"{app_url}/data")
     uploads = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
-    uploads.nth(0).set_input_files(str(e2e_extract["appointments"]))
-    uploads.nth(1).set_input_files(str(e2e_extract["patients"]))
-    uploads.nth(2).set_input_files(str(e2e_extract["practices"]))
-    settle(page)
+    # each upload reruns the page: wait until it is listed and sent before the next, or the
+    # check can read the extract without its practices file (and see every PCN removed)
+    for n, name in enumerate(("appointments", "patients", "practices")):
+        uploads.nth(n).set_input_files(str(e2e_extract[name]))
+        chip = page.get_by_test_id("stFileChip").filter(has_text=e2e_extract[name].name)
+        expect(chip).to_be_visible(timeout=TIMEOUT)
+        expect(page.get_by_test_id("stFileChipIconSpinner")).to_have_count(0, timeout=TIMEOUT)
+        settle(page)
     expect(page.get_by_text("Column mapping")).to_be_visible(timeout=TIMEOUT)
     page.get_by_role("button", name="Check the extract").click()
     settle(page)
