@@ -283,7 +283,7 @@ def cmd_sample(args: argparse.Namespace, progress) -> int:
     for name, path in paths.items():
         print(f"{name}: {path}")
     if args.gpad_months:
-        from metrics.sample_gpad import write_extract_gpad
+        from metrics.sample.gpad import write_extract_gpad
 
         for path in write_extract_gpad(args.out, args.gpad_months):
             print(f"gpad: {path}")

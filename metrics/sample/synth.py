@@ -41,7 +41,7 @@ POLARS_TYPES = {"VARCHAR": pl.Utf8, "DATE": pl.Date, "TIME": pl.Time, "INTEGER":
                 "BOOLEAN": pl.Boolean}
 FORMATS = ("csv", "parquet")
 CSV_TIME = "%H:%M:%S"  # 14:30:00, as the schema shows (not polars' default nanoseconds)
-SAMPLE_DATA_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLE_DATA_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 
 # --- calibration (see sample_data/README.md for the figures these produce) -----------------
 # appointments per patient per month by age band (GPAD: ~0.46 per registered patient per month)
@@ -682,8 +682,8 @@ def generate_to_dir(out_dir: Path, config: SampleConfig = SampleConfig(), fmt: s
 
 def write_sample_data(out_dir: Path = SAMPLE_DATA_DIR) -> dict[str, Path]:
     """Regenerate the shipped sample_data/ CSV files from SAMPLE_DATA_CONFIG, and the GPAD
-    files of sample_data/gpad/ from the same extract (metrics.sample_gpad)."""
-    from metrics.sample_gpad import sample_crosstab, write_crosstab
+    files of sample_data/gpad/ from the same extract (metrics.sample.gpad)."""
+    from metrics.sample.gpad import sample_crosstab, write_crosstab
 
     tables = generate(SAMPLE_DATA_CONFIG)
     paths = write_extract(tables, out_dir, "csv")

@@ -20,7 +20,7 @@ How the canonical values become published ones (docs/extract-schema.md s.6 and s
   roughly the national shares (`LEADS`). Nothing in the dashboard reads these three.
 
 Pure and deterministic: the same extract gives byte-identical files (`write_crosstab`).
-`python -m metrics.sample_gpad` regenerates sample_data/gpad/ from sample_data's extract.
+`python -m metrics.sample.gpad` regenerates sample_data/gpad/ from sample_data's extract.
 """
 
 from __future__ import annotations
