@@ -225,7 +225,8 @@ NEIGHBOUR_PCNS = (("U90964", "Southmead PCN", "96X", "QSY"),
 def neighbours(end: date) -> dict[str, pl.DataFrame]:
     """A small synthetic extract placed around the sample: four practices in two PCNs (see
     NEIGHBOUR_PCNS) with a year of appointments up to `end` (events settle before its end)."""
-    from metrics.sample import SampleConfig, generate
+    from metrics.sample.config import SampleConfig
+    from metrics.sample.synth import generate
 
     tables = generate(SampleConfig(seed=NEIGHBOURS_SEED, practices=4, pcns=2, months=12,
                                    end=end, scale=0.05))
@@ -292,7 +293,7 @@ def read_extract_dir(folder: Path, months: int | None = None) -> dict[str, pl.Da
 def write_sample_gpad(extract_dir: Path | None = None, out_dir: Path | None = None
                       ) -> list[Path]:
     """Regenerate sample_data/gpad/ (its CSV files; README.md is kept) from the extract."""
-    from metrics.sample import SAMPLE_DATA_DIR
+    from metrics.sample.config import SAMPLE_DATA_DIR
 
     extract_dir = Path(extract_dir or SAMPLE_DATA_DIR)
     out_dir = Path(out_dir or extract_dir / "gpad")
