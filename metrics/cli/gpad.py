@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_ingest_gpad(args: argparse.Namespace, progress: object = None) -> int:
     """Read, check and load; print one line per file and every note."""
-    from metrics.cli import UsageError
+    from metrics.cli.commands import UsageError
     from metrics.gpad import GpadError, load_gpad, read_gpad
 
     try:

@@ -18,7 +18,8 @@ from typing import NoReturn
 import duckdb
 import polars as pl
 
-from metrics import cli_gpad, engine
+from metrics import engine
+from metrics.cli import gpad as cli_gpad
 from metrics.mapping import available_presets
 from metrics.params import Params, ParamsError, counted_modes
 from metrics.sample import SampleConfig
