@@ -35,7 +35,7 @@ from metrics.engine import query_text
 if TYPE_CHECKING:  # metrics.results imports the engine and stats: loaded only when used
     from metrics.results import Table
 
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data" / "gpad"
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data" / "gpad"
 FILE_PATTERN = "Practice_Level_Crosstab_*.csv"
 
 # canonical column -> the publication's header (matched case- and spacing-insensitively)
