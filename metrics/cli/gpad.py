@@ -28,7 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_ingest_gpad(args: argparse.Namespace, progress: object = None) -> int:
     """Read, check and load; print one line per file and every note."""
     from metrics.cli.base import UsageError
-    from metrics.gpad import GpadError, load_gpad, read_gpad
+    from metrics.gpad.files import GpadError, read_gpad
+    from metrics.gpad.load import load_gpad
 
     try:
         result = read_gpad(list(args.files))

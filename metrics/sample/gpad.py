@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from metrics.gpad import COLUMNS, MONTH_NAMES
+from metrics.gpad.files import COLUMNS, MONTH_NAMES
 from metrics.schema import GP_ROLES
 
 HEADER = list(COLUMNS.values())  # the publication's column order (metrics.gpad reads by name)
@@ -204,7 +204,8 @@ def load_into_store(tables: dict[str, pl.DataFrame], db_path: Path,
                     months: int = DEMO_MONTHS) -> Path:
     """The default database's national context: GPAD of its own sample's last `months` months,
     written as files and imported exactly as published files would be (metrics.gpad)."""
-    from metrics.gpad import load_gpad, read_gpad
+    from metrics.gpad.files import read_gpad
+    from metrics.gpad.load import load_gpad
 
     files = gpad_crosstab(tables, last_months(tables["appointments"], months))
     if not files:  # no appointments to count: the store stays without national context
