@@ -12,10 +12,11 @@ The modules, lowest first (each imports only those before it):
   core       read_extract: the whole extract, and the rules it follows (its docstring)
 """
 
-from metrics.ingest.checks import tidy_code, tidy_id, tidy_text, tidy_unique_id
+from metrics.ingest.checks import age_band, tidy_code, tidy_id, tidy_text, tidy_unique_id
 from metrics.ingest.columns import map_vocabulary
 from metrics.ingest.core import read_extract
-from metrics.ingest.files import read_raw
+from metrics.ingest.files import read_raw, sniff_format
+from metrics.ingest.raw import RawFile
 from metrics.ingest.report import (
     KEYS,
     LOCAL_ID_PRESETS,
@@ -26,12 +27,17 @@ from metrics.ingest.report import (
     IngestResult,
     PracticeInfo,
     TableCounts,
+    canonical_schema,
+    empty_table,
     export_id,
     modes_recorded,
+    practice_key,
 )
 from metrics.mapping import available_presets
 
 __all__ = ["KEYS", "LOCAL_ID_PRESETS", "REJECT_SCHEMA", "ExtractFiles", "IngestError",
-           "IngestReport", "IngestResult", "PracticeInfo", "TableCounts", "available_presets",
-           "export_id", "map_vocabulary", "modes_recorded", "read_extract", "read_raw",
-           "tidy_code", "tidy_id", "tidy_text", "tidy_unique_id"]
+           "IngestReport", "IngestResult", "PracticeInfo", "RawFile", "TableCounts",
+           "age_band", "available_presets", "canonical_schema", "empty_table",
+           "export_id", "map_vocabulary", "modes_recorded", "practice_key",
+           "read_extract", "read_raw", "sniff_format", "tidy_code", "tidy_id",
+           "tidy_text", "tidy_unique_id"]
