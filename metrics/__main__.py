@@ -1,4 +1,4 @@
-"""`python -m metrics`: the command-line interface (see metrics.cli)."""
+"""`python -m metrics`: the command-line interface (see metrics/cli/)."""
 
 from metrics.cli import main
 

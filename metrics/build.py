@@ -159,7 +159,7 @@ def ensure_default_store(path: Path | None = None, *, config: SampleConfig = DEF
         return False
     result = sample_result(config, _scaled(progress, 0.0, 0.3))
     rebuild(result, path, progress=_scaled(progress, 0.3, 0.7))
-    from metrics.sample_gpad import load_into_store  # national context: GPAD of this sample
+    from metrics.sample.gpad import load_into_store  # national context: GPAD of this sample
 
     load_into_store(result.tables, path)
     previous_path(path).unlink(missing_ok=True)  # a first build has no load to undo

@@ -1,48 +1,28 @@
 """The database before the last load, kept beside it so the load can be undone.
 
 Every load builds the new store beside the live one and swaps it in with os.replace
-(metrics.store.building). `swap_in` first hard-links the live file to `<name>.previous` (a copy
-where links are not possible), so the replaced database survives the swap at no cost. `undo`
-swaps the two back the same way: at every moment the live path holds a whole database, and a
-reader (the dashboard reopens the file whenever its inode or mtime changes) sees either the
-old or the new one, never neither. The kept file holds patient-level rows like the store itself.
+(metrics.store.building). `swap_in` (metrics.swap) first hard-links the live file to
+`<name>.previous` (a copy where links are not possible), so the replaced database survives the
+swap at no cost. `undo` swaps the two back the same way: at every moment the live path holds a
+whole database, and a reader (the dashboard reopens the file whenever its inode or mtime
+changes) sees either the old or the new one, never neither. The kept file holds patient-level
+rows like the store itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from pathlib import Path
 
-from metrics.store import StoreError, connect_read_only, read_meta, side_file
+from metrics.store import StoreError, connect_read_only, read_meta
+from metrics.swap import _link_or_copy, previous_path, side_file, swap_in
 
-
-def previous_path(db_path: Path) -> Path:
-    return Path(db_path).with_name(Path(db_path).name + ".previous")
+__all__ = ["has_previous", "previous_path", "swap_in", "undo_last_load"]
 
 
 def has_previous(db_path: Path) -> bool:
     return previous_path(db_path).is_file()
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    """`target` becomes another name for `source` (hard link, else a copy), replacing it."""
-    side = side_file(target, "linking")
-    with contextlib.suppress(FileNotFoundError):
-        side.unlink()
-    try:
-        os.link(source, side)
-    except OSError:  # no hard links on this filesystem
-        shutil.copyfile(source, side)
-    os.replace(side, target)
-
-
-def swap_in(new: Path, db_path: Path, *, keep_previous: bool = True) -> None:
-    """Replace `db_path` by `new` atomically, keeping the replaced file as previous_path."""
-    if keep_previous and db_path.is_file() and db_path.stat().st_size:
-        _link_or_copy(db_path, previous_path(db_path))
-    os.replace(new, db_path)
 
 
 def undo_last_load(db_path: Path) -> str:

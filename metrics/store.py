@@ -16,10 +16,7 @@ metrics.schema and this module.
 from __future__ import annotations
 
 import contextlib
-import os
-import re
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -30,6 +27,7 @@ import polars as pl
 
 from metrics.ingest import KEYS, IngestReport, IngestResult, TableCounts
 from metrics.schema import TABLES, column_names, create_table_sql
+from metrics.swap import clean_stale_side_files, side_file, swap_in
 
 DEFAULT_DB = Path("data/continuity.duckdb")
 SCHEMA_VERSION = "1"
@@ -236,8 +234,6 @@ def building(db_path: Path, copy: bool = False, keep_previous: bool = True
     os.replace when the block ends without error; on any error the side file goes and
     `db_path` stays as it was, so a reader never sees a half-written database. The replaced
     file is kept for undo (metrics.previous) unless `keep_previous` is False."""
-    from metrics.previous import swap_in  # it reads stores through this module
-
     side = side_file(db_path, "building")
     clean_stale_side_files(db_path)
     _remove(side)
@@ -380,65 +376,3 @@ def read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         raise StoreError("the database has no store_meta table: it was not built by this "
                          "tool") from None
     return {k: v for k, v in rows}
-
-
-# ---- side files a killed build leaves ------------------------------------------------------
-
-# the side files builds and undos write beside the database (or beside its kept previous file)
-SIDE_KINDS = ("building", "staged", "linking", "undone")
-SIDE_STALE_SECONDS = 3600  # a build writes its side file all along: an hour untouched is dead
-
-
-def side_file(path: Path, kind: str) -> Path:
-    """`<path>.<kind>-<pid>`: this process's side file of one kind, which
-    clean_stale_side_files finds once its process is gone."""
-    if kind not in SIDE_KINDS:
-        raise ValueError(f"unknown side file kind {kind!r}")
-    return path.with_name(f"{path.name}.{kind}-{os.getpid()}")
-
-
-def _side_in_use(path: Path, pid: int) -> bool:
-    """Its builder still runs (same machine), or some process holds DuckDB's lock on it."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-        return True
-    except PermissionError:
-        return True
-    except OSError:
-        pass
-    import fcntl
-
-    main = path.with_suffix("") if path.suffix == ".wal" else path  # DuckDB locks the main file
-    try:  # never on our own files (the pid above): closing would drop our own POSIX locks
-        with main.open("rb") as fh:
-            fcntl.lockf(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return True
-    return False
-
-
-def clean_stale_side_files(db_path: Path, *, older_than: float = SIDE_STALE_SECONDS,
-                           now: float | None = None) -> list[Path]:
-    """Remove the `<db>.<kind>-<pid>` side files (and their .wal) that a killed build, or a
-    killed undo (metrics.previous), left beside the database: untouched for `older_than`
-    seconds and not in use."""
-    db_path = Path(db_path)
-    now = time.time() if now is None else now
-    kinds = "|".join(SIDE_KINDS)
-    pattern = re.compile(
-        rf"{re.escape(db_path.name)}(?:\.previous)?\.(?:{kinds})-(\d+)(?:\.wal)?")
-    removed = []
-    for path in sorted(db_path.parent.glob(f"{db_path.name}.*-*")):
-        found = pattern.fullmatch(path.name)
-        if found is None:
-            continue
-        with contextlib.suppress(OSError):  # gone already, or not ours to remove
-            if (now - path.stat().st_mtime > older_than
-                    and not _side_in_use(path, int(found.group(1)))):
-                path.unlink()
-                removed.append(path)
-    return removed

@@ -210,7 +210,7 @@ REVIEWED: dict[str, set[str]] = {
     # an attached store's prefix ('store.' or '', constants of metrics.refresh)
     "metrics/engine.py": {"self.kind", "name", "view", "sql", "spans", "store"},
     # GPAD store tables: module constants; the current database's own name, quoted
-    "metrics/gpad.py": {"TABLE", "SOURCES_TABLE", "quoted"},
+    "metrics/gpad/load.py": {"TABLE", "SOURCES_TABLE", "quoted"},
     # pipeline step names and store tables (module tuples); query file text; the attached
     # store's prefix ('store.' or '', constants)
     "metrics/refresh.py": {"name", "store_table", "sql", "kind", "step", "store", "table"},

@@ -16,7 +16,7 @@ from scipy.stats import spearmanr
 from metrics import sample
 from metrics.engine import compute_tables
 from metrics.params import Params
-from metrics.sample import SAMPLE_DATA_CONFIG, SampleConfig, generate, generate_to_dir
+from metrics.sample import SAMPLE_DATA_CONFIG, SampleConfig, generate, generate_to_dir, synth
 from metrics.schema import AGE_BANDS, GP_ROLES, MODES, ROLES, SEXES, STATUSES, TABLES
 
 TYPES = {"VARCHAR": pl.Utf8, "DATE": pl.Date, "TIME": pl.Time, "INTEGER": pl.Int32,
@@ -63,7 +63,7 @@ def test_same_seed_gives_identical_frames_and_another_seed_does_not():
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_chunked_writing_gives_the_rows_of_generate(tmp_path: Path, monkeypatch, fmt: str):
-    monkeypatch.setattr(sample, "BLOCK_PATIENTS", 150)  # several blocks per practice
+    monkeypatch.setattr(synth, "BLOCK_PATIENTS", 150)  # several blocks per practice
     tables = generate(TINY)
     assert tables["patients"]["practice_code"].n_unique() >= 4
     paths = generate_to_dir(tmp_path, TINY, fmt=fmt)

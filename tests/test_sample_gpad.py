@@ -1,4 +1,4 @@
-"""GPAD practice-level files counted from a synthetic extract (metrics.sample_gpad), by hand.
+"""GPAD practice-level files counted from a synthetic extract (metrics.sample.gpad), by hand.
 
 The tiny extract: practice A81001 (PCN U00001, sub-ICB 96X, ICB QSY: North East and Yorkshire)
 and F84001 (U00009, 99A, QZZ: London). Appointment ids a0..a9 all draw the booking lead
@@ -14,8 +14,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from metrics import gpad, sample_gpad
-from metrics.sample_gpad import booking_lead, gpad_crosstab, last_months, stable_hash
+from metrics import gpad
+from metrics.sample import gpad as sample_gpad
+from metrics.sample.gpad import booking_lead, gpad_crosstab, last_months, stable_hash
 from tests.builders import appt, extract
 from tests.test_gpad import HEADER
 

@@ -22,20 +22,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import duckdb
 import polars as pl
 
-from metrics.disclosure import DisclosureRule
-from metrics.engine import query_text
-
-if TYPE_CHECKING:  # metrics.results imports the engine and stats: loaded only when used
-    from metrics.results import Table
-
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data" / "gpad"
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data" / "gpad"
 FILE_PATTERN = "Practice_Level_Crosstab_*.csv"
 
 # canonical column -> the publication's header (matched case- and spacing-insensitively)
@@ -74,29 +66,8 @@ SCHEMA: dict[str, pl.DataType] = {
     "month": pl.Date, **{c: pl.Utf8 for c in TEXT_COLUMNS}, "appointments": pl.Int64,
     "source_file": pl.Utf8,
 }
-TABLE = "gpad_appointments"
-SOURCES_TABLE = "gpad_sources"
-TABLE_SQL = (f"CREATE TABLE IF NOT EXISTS {TABLE} (month DATE, "
-             + ", ".join(f"{c} VARCHAR" for c in TEXT_COLUMNS)
-             + ", appointments BIGINT, source_file VARCHAR)")
-SOURCES_SQL = (f"CREATE TABLE IF NOT EXISTS {SOURCES_TABLE} (file VARCHAR, sha256 VARCHAR, "
-               "months VARCHAR, practices BIGINT, rows BIGINT, appointments BIGINT, "
-               "loaded_at VARCHAR)")
 MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _NAME_MONTH = re.compile(r"_(" + "|".join(MONTH_NAMES) + r")_(\d\d)\.csv$", re.IGNORECASE)
-LEVEL_LABELS = {"practice": "Practice", "pcn": "PCN", "sub_icb": "Sub-ICB",
-                "england": "England"}
-
-
-@dataclass(frozen=True)
-class PublishedFigures(DisclosureRule):
-    """No control (name "none"): NHS England publishes these counts at practice level."""
-
-    def describe(self) -> str:
-        return "none needed: NHS England's published figures, shown as published"
-
-
-PUBLISHED = PublishedFigures("none", suppress_below=1, round_to=1, min_individuals_for_mean=0)
 
 
 class GpadError(ValueError):
@@ -285,123 +256,6 @@ def _without_repeats(frames: list[pl.DataFrame], notes: list[str]) -> pl.DataFra
     return pl.concat(kept)
 
 
-# ---- the store ------------------------------------------------------------------------------
-
-
-def load_gpad(result: GpadResult, db_path: Path) -> Path:
-    """Add an import to the store at `db_path` (which must exist): its practice-months replace
-    the store's, every other row stays. Written beside the store and swapped in atomically."""
-    from metrics.store import StoreError, building, is_duckdb_file
-
-    db_path = Path(db_path)
-    if not db_path.is_file() or not is_duckdb_file(db_path):
-        raise StoreError(f"no database at {db_path}: build one first with `python -m metrics "
-                         "ingest` (or open the dashboard once)")
-    with building(db_path) as con:
-        # the new file starts as a copy of the store; the import's practice-months replace it
-        here = con.execute("SELECT current_database()").fetchone()[0]
-        con.execute("ATTACH ? AS previous (READ_ONLY)", [str(db_path)])
-        quoted = '"' + here.replace('"', '""') + '"'
-        con.execute(f"COPY FROM DATABASE previous TO {quoted}")
-        con.execute("DETACH previous")
-        write_tables(con, result)
-    return db_path
-
-
-def write_tables(con: duckdb.DuckDBPyConnection, result: GpadResult) -> None:
-    """On a write connection: replace the import's practice-months, record its sources."""
-    con.execute(TABLE_SQL)
-    con.execute(SOURCES_SQL)
-    con.register("_incoming_gpad", result.frame.select(list(SCHEMA)).to_arrow())
-    try:
-        con.execute(f"DELETE FROM {TABLE} WHERE (month, practice_code) IN "
-                    "(SELECT DISTINCT month, practice_code FROM _incoming_gpad)")
-        con.execute(f"INSERT INTO {TABLE} BY NAME SELECT * FROM _incoming_gpad")
-    finally:
-        con.unregister("_incoming_gpad")
-    loaded = datetime.now(UTC).isoformat(timespec="seconds")
-    for r in result.sources.iter_rows(named=True):
-        con.execute(f"DELETE FROM {SOURCES_TABLE} WHERE sha256 = ?", [r["sha256"]])
-        con.execute(f"INSERT INTO {SOURCES_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [r["file"], r["sha256"], r["months"], r["practices"], r["rows"],
-                     r["appointments"], loaded])
-
-
 def sample_files() -> list[Path]:
     """The synthetic sample files shipped in sample_data/gpad/."""
     return sorted(SAMPLE_DIR.glob(FILE_PATTERN))
-
-
-# ---- reading it back (the National context page) --------------------------------------------
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the page shows for one practice: the codes it was placed in, the long frame (one
-    row per level x month x measure x category, with counts) and the source files."""
-
-    practice: str
-    pcn: str | None
-    sub_icb: str | None
-    in_gpad: bool  # the practice itself has rows in the loaded files
-    frame: pl.DataFrame
-    sources: pl.DataFrame
-
-    @property
-    def months(self) -> list[date]:
-        return sorted(set(self.frame["month"].to_list()))
-
-
-def has_gpad(con: duckdb.DuckDBPyConnection) -> bool:
-    rows = con.cursor().execute("SELECT count(*) FROM information_schema.tables "
-                                "WHERE table_name = ?", [TABLE]).fetchone()
-    return bool(rows and rows[0])
-
-
-def context(con: duckdb.DuckDBPyConnection, practice: str, pcn: str | None = None,
-            sub_icb: str | None = None) -> Context | None:
-    """GPAD for a practice, its PCN, its sub-ICB and England, per month (None: no GPAD loaded).
-
-    The PCN and sub-ICB are the practice's in its latest GPAD month; `pcn` and `sub_icb` (from
-    the practices extract) stand in when the practice has no GPAD rows."""
-    if not has_gpad(con):
-        return None
-    found = con.cursor().sql(query_text("gpad_practice_codes"),
-                             params={"practice": practice}).pl()
-    in_gpad = found.height > 0
-    if in_gpad:
-        pcn = found["pcn_code"][0] or pcn
-        sub_icb = found["sub_icb_code"][0] or sub_icb
-    frame = con.cursor().sql(query_text("gpad_context_monthly"),
-                             params={"practice": practice, "pcn": pcn, "sub_icb": sub_icb}).pl()
-    sources = con.cursor().sql(query_text("gpad_sources")).pl()
-    return Context(practice, pcn, sub_icb, in_gpad, frame, sources)
-
-
-def level_label(level: str, code: str | None) -> str:
-    """`Practice A81001`, `PCN U12345`, `Sub-ICB 00L`, `England`."""
-    name = LEVEL_LABELS.get(level, level)
-    return name if level == "england" or not code else f"{name} {code}"
-
-
-def unit_labels(ctx: Context) -> dict[str, str]:
-    """Level -> the label shown for it, for the levels this context has."""
-    codes = {"practice": ctx.practice, "pcn": ctx.pcn, "sub_icb": ctx.sub_icb,
-             "england": None}
-    present = set(ctx.frame["level"].to_list())
-    return {lv: level_label(lv, code) for lv, code in codes.items() if lv in present}
-
-
-def context_table(ctx: Context) -> Table:
-    """The figures behind the page, as a downloadable table: published counts, no control."""
-    from metrics.results import Table
-
-    labels = unit_labels(ctx)
-    frame = ctx.frame.select(
-        pl.col("level").replace_strict(labels, default=pl.col("level")).alias("unit"),
-        "month", "measure", "category", "appointments", "total", "share", "practices")
-    files = ", ".join(ctx.sources["file"].to_list())
-    return Table(f"gpad_context_{ctx.practice}", "National context: GPAD published figures",
-                 frame, f"NHS England GPAD published figures (files: {files}); shares of all "
-                 "appointments of each level and month", PUBLISHED,
-                 own_rows="published by NHS England at practice level: shown as published")

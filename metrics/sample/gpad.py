@@ -20,7 +20,7 @@ How the canonical values become published ones (docs/extract-schema.md s.6 and s
   roughly the national shares (`LEADS`). Nothing in the dashboard reads these three.
 
 Pure and deterministic: the same extract gives byte-identical files (`write_crosstab`).
-`python -m metrics.sample_gpad` regenerates sample_data/gpad/ from sample_data's extract.
+`python -m metrics.sample.gpad` regenerates sample_data/gpad/ from sample_data's extract.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from metrics.gpad import COLUMNS, MONTH_NAMES
+from metrics.gpad.files import COLUMNS, MONTH_NAMES
 from metrics.schema import GP_ROLES
 
 HEADER = list(COLUMNS.values())  # the publication's column order (metrics.gpad reads by name)
@@ -204,7 +204,8 @@ def load_into_store(tables: dict[str, pl.DataFrame], db_path: Path,
                     months: int = DEMO_MONTHS) -> Path:
     """The default database's national context: GPAD of its own sample's last `months` months,
     written as files and imported exactly as published files would be (metrics.gpad)."""
-    from metrics.gpad import load_gpad, read_gpad
+    from metrics.gpad.files import read_gpad
+    from metrics.gpad.load import load_gpad
 
     files = gpad_crosstab(tables, last_months(tables["appointments"], months))
     if not files:  # no appointments to count: the store stays without national context
@@ -225,7 +226,8 @@ NEIGHBOUR_PCNS = (("U90964", "Southmead PCN", "96X", "QSY"),
 def neighbours(end: date) -> dict[str, pl.DataFrame]:
     """A small synthetic extract placed around the sample: four practices in two PCNs (see
     NEIGHBOUR_PCNS) with a year of appointments up to `end` (events settle before its end)."""
-    from metrics.sample import SampleConfig, generate
+    from metrics.sample.config import SampleConfig
+    from metrics.sample.synth import generate
 
     tables = generate(SampleConfig(seed=NEIGHBOURS_SEED, practices=4, pcns=2, months=12,
                                    end=end, scale=0.05))
@@ -292,7 +294,7 @@ def read_extract_dir(folder: Path, months: int | None = None) -> dict[str, pl.Da
 def write_sample_gpad(extract_dir: Path | None = None, out_dir: Path | None = None
                       ) -> list[Path]:
     """Regenerate sample_data/gpad/ (its CSV files; README.md is kept) from the extract."""
-    from metrics.sample import SAMPLE_DATA_DIR
+    from metrics.sample.config import SAMPLE_DATA_DIR
 
     extract_dir = Path(extract_dir or SAMPLE_DATA_DIR)
     out_dir = Path(out_dir or extract_dir / "gpad")

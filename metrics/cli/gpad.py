@@ -1,7 +1,7 @@
 """`python -m metrics ingest-gpad FILES --db DB`: load NHS England GPAD practice-level files.
 
 A module of its own so the national-context import can grow without touching the extract CLI;
-metrics.cli registers it. Errors are one line (a GpadError becomes the CLI's UsageError).
+metrics.cli.parser registers it. Errors are one line (a GpadError becomes the CLI's UsageError).
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_ingest_gpad(args: argparse.Namespace, progress: object = None) -> int:
     """Read, check and load; print one line per file and every note."""
-    from metrics.cli import UsageError
-    from metrics.gpad import GpadError, load_gpad, read_gpad
+    from metrics.cli.base import UsageError
+    from metrics.gpad.files import GpadError, read_gpad
+    from metrics.gpad.load import load_gpad
 
     try:
         result = read_gpad(list(args.files))
