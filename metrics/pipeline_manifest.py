@@ -128,7 +128,8 @@ def parse(data: dict[str, Any]) -> Manifest:
         declare(Query(folder=KIND_FOLDERS[kind], **entry))
     for step in steps:
         for named in (step.refresh_query, step.state_query, step.keep_in_place):
-            if named is not None and queries.get(named, Query("", "", "")).kind != "refresh":
+            declared = queries.get(named) if named is not None else None
+            if named is not None and (declared is None or declared.kind != "refresh"):
                 raise ManifestError(f"{MANIFEST.name}: step {step.name}: {named} is not a "
                                     "declared refresh query")
     return Manifest(tuple(steps), queries)

@@ -191,7 +191,7 @@ def _state_query(step: str) -> str:
 def _fingerprint(con: duckdb.DuckDBPyConnection, backend: engine.DuckDBBackend,
                  through: Params, params: Params) -> pl.DataFrame:
     """Counts and checksums of the appointments up to `through`'s window end, the patients
-    and the practices (queries/refresh_fingerprint.sql)."""
+    and the practices (queries/refresh/refresh_fingerprint.sql)."""
     backend.register("refresh_params", _refresh_params(through, params))
     _run(backend, "fingerprint", engine.query_text("refresh_fingerprint"))
     return backend.fetch("SELECT * FROM fingerprint ORDER BY source")
