@@ -286,8 +286,8 @@ def refresh(db_path: Path, progress: engine.Progress | None = None) -> RefreshRe
 
     with _editing(Path(db_path)) as con:
         lap("copy store")
-        missing = {f"state_{s}" for s in KEPT_STATE_STEPS} | {"state_fingerprint", "result_params",
-                                                         "result_appointment_mix"}
+        missing = {f"state_{s}" for s in KEPT_STATE_STEPS} | {
+            "state_fingerprint", "result_params", "result_appointment_mix"}
         have = {r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'store'"
         ).fetchall()}
@@ -398,7 +398,6 @@ def table_names() -> tuple[str, ...]:
 
 
 __all__ = ["BOUNDARY_MONTH_STEPS", "KEPT_STATE_STEPS", "MERGED_STEPS", "NEW_MONTH_STEPS",
-           "RefreshError", "RefreshReport",
-           "append_appointments", "full_build", "has_state", "next_month_params",
-           "persist_with_state", "refresh", "refresh_or_rebuild", "stored_params",
-           "table_names"]
+           "RefreshError", "RefreshReport", "append_appointments", "full_build", "has_state",
+           "next_month_params", "persist_with_state", "refresh", "refresh_or_rebuild",
+           "stored_params", "table_names"]
