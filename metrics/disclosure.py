@@ -57,7 +57,7 @@ NO_CONTROL = DisclosureRule("none", suppress_below=1, round_to=1, min_individual
                             min_practices=0)
 RULES = {"nhs": NHS_RULE, "none": NO_CONTROL}
 
-# Column conventions of the result tables (see queries/group_indices.sql).
+# Column conventions of the result tables (see queries/pipeline/groups/group_indices.sql).
 COUNT_COLUMNS = ("patients", "eligible_patients", "contacts", "list_patients", "gp_contacts",
                  "appointments", "numerator", "denominator")
 RATIOS = {  # ratio -> (numerator, denominator)

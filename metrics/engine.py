@@ -1,4 +1,4 @@
-"""Run the continuity SQL pipeline (queries/*.sql) on a backend and collect its outputs.
+"""Run the continuity SQL pipeline (queries/pipeline.toml) on a backend and collect its outputs.
 
 Data flows one way: canonical tables -> parameter tables -> one TEMP table per query file, in
 PIPELINE order -> output frames. Each query reads only the canonical tables, the parameter
@@ -11,65 +11,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
-from functools import cache
-from pathlib import Path
 from typing import Protocol
 
 import duckdb
 import polars as pl
 from dateutil.relativedelta import relativedelta
 
+from metrics import pipeline_manifest
 from metrics.params import Params
+from metrics.pipeline_manifest import Step
 from metrics.schema import GP_ROLES, ROLES, TABLES
 
-QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
+QUERIES_DIR = pipeline_manifest.QUERIES_DIR
 
-# Steps in dependency order; each is queries/<step>.sql, materialised as a table of that name.
-# The indices: every patient index, SLICC and OPR per month, and every roll-up.
-INDEX_STEPS: tuple[str, ...] = (
-    "patient_practice",
-    "clinician_keys",
-    "list_keys",
-    "patient_keys",
-    "contacts",
-    "patient_clinician_monthly",
-    "patient_clinician_counts",
-    "patient_contacts",
-    "upc",
-    "coc",
-    "secon",
-    "mmci",
-    "hhi",
-    "kpc",
-    "usual_provider",
-    "patient_indices",
-    "practice_groups",
-    "patient_cells",
-    "cell_groups",
-    "list_holder_opr",
-    "group_keys",
-    "group_named_gp_monthly",
-    "group_indices",
-    "appointment_mix",
-)
-# Monthly chart series over trailing 12-month windows, from the (patient, clinician, month)
-# table with integer keys (patient_clinician_monthly); benchmarks time them apart from the indices.
-SERIES_STEPS: tuple[str, ...] = (
-    "pair_spans",
-    "gp_spans",
-    "inferred_gp",
-    "group_inferred_gp_monthly",
-    "counted_spans",
-    "practice_first_month",
-    "list_rolling_upc",
-    "group_rolling_upc",
-)
-PIPELINE: tuple[str, ...] = INDEX_STEPS + SERIES_STEPS
+# The steps in dependency order, as declared in queries/pipeline.toml; each is materialised as a
+# table of its name.
+STEPS: tuple[Step, ...] = pipeline_manifest.manifest().steps
+PIPELINE: tuple[str, ...] = tuple(s.name for s in STEPS)
+# The monthly chart series over trailing 12-month windows (stage "series"), from the (patient,
+# clinician, month) table with integer keys; the indices and roll-ups before them.
+SERIES_STEPS: tuple[str, ...] = tuple(s.name for s in STEPS if s.stage == "series")
+INDEX_STEPS: tuple[str, ...] = tuple(s.name for s in STEPS if s.stage != "series")
 # Steps whose rows for a month depend on that month alone (and on earlier steps), with the spans
 # table each of their queries reads whole. A backend that runs small queries cheaply computes them
 # a few months per query (month_batches), so that their largest GROUP BY holds a few months of
 # patients, not 24: at 100M appointments that is the difference between spilling to disk and not.
-PER_MONTH_STEPS: dict[str, str] = {"inferred_gp": "gp_spans", "list_rolling_upc": "counted_spans"}
+PER_MONTH_STEPS: dict[str, str] = {s.name: s.per_month for s in STEPS if s.per_month}
 # How many months one such query covers: as many as keep (months x the spans table's rows) within
 # this. Each query reads the whole spans table, so fewer queries read less, while its GROUP BY
 # grows with its months. Measured on the sample (2026-11-26): at 1M appointments all 24 months in
@@ -92,20 +59,11 @@ def month_batches(months: pl.DataFrame, per_query: int) -> list[pl.DataFrame]:
 
 
 # CLI output name -> the query shaping it: `python -m metrics` writes <name>.csv for each.
-OUTPUTS: dict[str, str] = {
-    "patients": "out_patients",
-    "practices": "out_practices",
-    "gp_lists": "out_gp_lists",
-    "slicc_monthly": "out_slicc_monthly",
-    "pcns": "out_pcns",
-    "deprivation": "out_deprivation",
-    "slicc_inferred_monthly": "out_slicc_inferred_monthly",
-    "rolling_upc": "out_rolling_upc",
-}
+OUTPUTS: dict[str, str] = {q.output: q.name for q in pipeline_manifest.manifest().of_kind("output")
+                           if q.output}
 
 # The tables a dashboard or store keeps from a run (patient-level rows are not among them).
-RESULT_TABLES: tuple[str, ...] = ("group_indices", "group_named_gp_monthly", "appointment_mix",
-                                  "group_rolling_upc", "group_inferred_gp_monthly")
+RESULT_TABLES: tuple[str, ...] = tuple(s.name for s in STEPS if s.result)
 
 Progress = Callable[[str, float], None]
 
@@ -114,13 +72,12 @@ class EngineError(RuntimeError):
     """The pipeline could not run on these inputs (message says which step and why)."""
 
 
-@cache
 def query_text(name: str) -> str:
-    """The SQL of one pipeline step (header comment included)."""
-    path = QUERIES_DIR / f"{name}.sql"
-    if not path.is_file():
-        raise EngineError(f"no query file {path.name} in {QUERIES_DIR}")
-    return path.read_text(encoding="utf-8")
+    """The SQL of a query declared in queries/pipeline.toml (header comment included)."""
+    try:
+        return pipeline_manifest.query_text(name)
+    except pipeline_manifest.ManifestError as exc:
+        raise EngineError(str(exc)) from None
 
 
 class Backend(Protocol):

@@ -2,7 +2,7 @@
 
 Why a module of its own: the inferred variant must never be mixed with SLICC against a named
 GP, so it has its own columns (`slicc_inferred*`), its own label and its caveat, and is read
-from its own result table (queries/group_inferred_gp_monthly.sql).
+from its own result table (queries/pipeline/series/group_inferred_gp_monthly.sql).
 """
 
 from __future__ import annotations

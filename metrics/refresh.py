@@ -14,17 +14,17 @@ and the new window both hold. So a refresh
    patient moved practice) and otherwise refuses with `RefreshError` (`refresh_or_rebuild`
    then does a full build);
 2. computes the new month's contacts alone and appends them to the stored contacts;
-3. computes the month-partitioned steps (MONTHLY_STEPS) for the new window's first and last
-   months only and reuses the stored rows of every month between;
+3. computes the month-partitioned steps (BOUNDARY_MONTH_STEPS) for the new window's first and
+   last months only and reuses the stored rows of every month between;
 4. reruns every other step (the 24-month window that the new month touches and the roll-ups)
    from those tables, exactly as a full build would.
 
 Result tables equal a full rebuild (tests/test_refresh.py checks table by table). State kept in
 the store for the next refresh (patient-level, internal like the appointments themselves; never
-read by the dashboard): state_<step> for STATE_STEPS and state_fingerprint. The state holds
-text ids (queries/refresh_state_<step>.sql), never a run's integer keys, which the next run
-numbers afresh; the merge queries key it again. Every statement that is more than a copy lives
-in queries/refresh_*.sql.
+read by the dashboard): state_<step> for KEPT_STATE_STEPS and state_fingerprint. The state
+holds text ids (a step's state_query), never a run's integer keys, which the next run numbers
+afresh; the merge queries key it again. Every statement that is more than a copy lives in
+queries/refresh/, and each step's part is declared in queries/pipeline.toml.
 """
 
 from __future__ import annotations
@@ -43,23 +43,24 @@ from dateutil.relativedelta import relativedelta
 
 from metrics import engine
 from metrics.params import Params
+from metrics.pipeline_manifest import Step
 from metrics.schema import column_names
 from metrics.store import StoreError, connect_read_only
 
-# Steps whose rows are keyed by month and depend only on the 12 months up to that month.
-MONTHLY_STEPS: tuple[str, ...] = ("inferred_gp", "list_rolling_upc", "appointment_mix")
-# Steps computed from the merged tables rather than rerun over all appointments.
-MERGED_STEPS: tuple[str, ...] = ("patient_practice", "contacts")
-# The steps run on the new month alone: its contacts and the steps before them (the keys).
-MONTH_STEPS: tuple[str, ...] = engine.PIPELINE[: engine.PIPELINE.index("contacts") + 1]
-# Pipeline tables kept for the next refresh (appointment_mix is kept as a result table).
-STATE_STEPS: tuple[str, ...] = ("patient_practice", "contacts", "inferred_gp",
-                                "list_rolling_upc")
-
-
-def state_steps() -> tuple[str, ...]:
-    """STATE_STEPS that the pipeline has (steps are added to engine.PIPELINE over time)."""
-    return tuple(s for s in STATE_STEPS if s in engine.PIPELINE)
+# Each step's part, as queries/pipeline.toml declares it (its `refresh` and `state` fields).
+STEP: dict[str, Step] = {s.name: s for s in engine.STEPS}
+# Steps whose stored rows are merged with the new month's (their refresh_query), not rerun over
+# all appointments.
+MERGED_STEPS: tuple[str, ...] = tuple(s.name for s in engine.STEPS if s.refresh == "merged")
+# Steps whose rows are keyed by month and depend only on the 12 months up to that month: run for
+# the new window's first and last months, the stored rows of the months between reused.
+BOUNDARY_MONTH_STEPS: tuple[str, ...] = tuple(s.name for s in engine.STEPS
+                                              if s.refresh == "boundary_months")
+# The steps run on the new month's appointments alone: what the merges read of the new month,
+# i.e. every step up to the last merged one (its contacts and the keys before them).
+NEW_MONTH_STEPS: tuple[str, ...] = engine.PIPELINE[: max(STEP[s].order for s in MERGED_STEPS) + 1]
+# Pipeline tables kept in the store for the next refresh (appointment_mix is kept as a result).
+KEPT_STATE_STEPS: tuple[str, ...] = tuple(s.name for s in engine.STEPS if s.state)
 
 
 class RefreshError(RuntimeError):
@@ -165,12 +166,13 @@ def _persist(con: duckdb.DuckDBPyConnection, params: Params, in_place: bool = Fa
              store: str = "store.") -> None:
     """Result tables, their parameters and the state for the next refresh, into the store
     (`store`: the attached store's prefix, or '' on the store's own connection).
-    `in_place`: update the big state tables that have a queries/refresh_keep_<step>.sql (only
-    the months that changed) instead of writing them again."""
+    `in_place`: update the big state tables that declare a keep_in_place query (only the
+    months that changed) instead of writing them again."""
     engine.keep_results(con, params, store)
-    for name in state_steps():
-        if in_place and (engine.QUERIES_DIR / f"refresh_keep_{name}.sql").is_file():
-            con.execute(engine.query_text(f"refresh_keep_{name}"))
+    for name in KEPT_STATE_STEPS:
+        keep = STEP[name].keep_in_place
+        if in_place and keep is not None:
+            con.execute(engine.query_text(keep))
         else:
             sql = _state_query(name)
             con.execute(f"CREATE OR REPLACE TABLE {store}state_{name} AS {sql}")
@@ -178,17 +180,18 @@ def _persist(con: duckdb.DuckDBPyConnection, params: Params, in_place: bool = Fa
 
 
 def _state_query(step: str) -> str:
-    """The rows of `step` that the store keeps: queries/refresh_state_<step>.sql where the
-    step's table holds this run's keys, else the table as it is."""
-    if (engine.QUERIES_DIR / f"refresh_state_{step}.sql").is_file():
-        return engine.query_text(f"refresh_state_{step}")
+    """The rows of `step` that the store keeps: its state_query where the step's table holds
+    this run's keys, else the table as it is."""
+    state_query = STEP[step].state_query
+    if state_query is not None:
+        return engine.query_text(state_query)
     return f"SELECT * FROM {step}"
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, backend: engine.DuckDBBackend,
                  through: Params, params: Params) -> pl.DataFrame:
     """Counts and checksums of the appointments up to `through`'s window end, the patients
-    and the practices (queries/refresh_fingerprint.sql)."""
+    and the practices (queries/refresh/refresh_fingerprint.sql)."""
     backend.register("refresh_params", _refresh_params(through, params))
     _run(backend, "fingerprint", engine.query_text("refresh_fingerprint"))
     return backend.fetch("SELECT * FROM fingerprint ORDER BY source")
@@ -283,8 +286,8 @@ def refresh(db_path: Path, progress: engine.Progress | None = None) -> RefreshRe
 
     with _editing(Path(db_path)) as con:
         lap("copy store")
-        missing = {f"state_{s}" for s in state_steps()} | {"state_fingerprint", "result_params",
-                                                         "result_appointment_mix"}
+        missing = {f"state_{s}" for s in KEPT_STATE_STEPS} | {
+            "state_fingerprint", "result_params", "result_appointment_mix"}
         have = {r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'store'"
         ).fetchall()}
@@ -314,9 +317,9 @@ def refresh(db_path: Path, progress: engine.Progress | None = None) -> RefreshRe
         _register_params(backend, month)
         _table(con, "appointments", engine.query_text("refresh_month_appointments"))
         new_rows = con.execute("SELECT count(*) FROM appointments").fetchone()[0]
-        for step in MONTH_STEPS:
+        for step in NEW_MONTH_STEPS:
             _run(backend, step)
-        for name in state_steps():
+        for name in KEPT_STATE_STEPS:
             _view(con, f"state_{name}", f"state_{name}")
         if con.execute("SELECT count(*) FROM (" + engine.query_text("refresh_moved_patients")
                        + ")").fetchone()[0]:
@@ -334,18 +337,19 @@ def refresh(db_path: Path, progress: engine.Progress | None = None) -> RefreshRe
                                         params.window_end.replace(day=1)])
         full_months = engine.parameter_frames(params)["months"]
         for step in engine.PIPELINE:
-            if step in MERGED_STEPS:
-                _run(backend, f"{step}_merged", engine.query_text(f"refresh_{step}"))
+            refresh_query = STEP[step].refresh_query
+            if step in MERGED_STEPS and refresh_query is not None:
+                _run(backend, f"{step}_merged", engine.query_text(refresh_query))
                 _table(con, step, f"SELECT * FROM {step}_merged")
-            elif step in MONTHLY_STEPS:  # the boundary months alone
+            elif step in BOUNDARY_MONTH_STEPS:  # the boundary months alone
                 backend.register("months", boundary)
                 _run(backend, step)
                 backend.register("months", full_months)
             else:
                 _run(backend, step)
-            if step in MONTHLY_STEPS:
+            if step in BOUNDARY_MONTH_STEPS and refresh_query is not None:
                 _table(con, f"{step}_boundary", _state_query(step))
-                _run(backend, f"{step}_merged", engine.query_text(f"refresh_{step}"))
+                _run(backend, f"{step}_merged", engine.query_text(refresh_query))
                 _table(con, step, f"SELECT * FROM {step}_merged")
             lap(step)
         _fingerprint(con, backend, params, params)  # what the next refresh checks
@@ -390,10 +394,10 @@ def _why_not_one_month(stored: Params | None, params: Params) -> str:
 def table_names() -> tuple[str, ...]:
     """Every table a refresh writes into the store."""
     return (*(f"result_{n}" for n in engine.RESULT_TABLES), "result_params",
-            *(f"state_{n}" for n in state_steps()), "state_fingerprint")
+            *(f"state_{n}" for n in KEPT_STATE_STEPS), "state_fingerprint")
 
 
-__all__ = ["MONTHLY_STEPS", "RefreshError", "RefreshReport",
-           "append_appointments", "full_build", "has_state", "next_month_params",
-           "persist_with_state", "refresh", "refresh_or_rebuild", "stored_params",
-           "table_names"]
+__all__ = ["BOUNDARY_MONTH_STEPS", "KEPT_STATE_STEPS", "MERGED_STEPS", "NEW_MONTH_STEPS",
+           "RefreshError", "RefreshReport", "append_appointments", "full_build", "has_state",
+           "next_month_params", "persist_with_state", "refresh", "refresh_or_rebuild",
+           "stored_params", "table_names"]

@@ -84,7 +84,8 @@ MULTI_PRACTICE_LEVELS = ("pcn", "sub_icb", "icb", "all", "practice_imd_quintile"
 
 
 def group_practices(source: ResultSource) -> pl.DataFrame:
-    """(level, group_code, practices) for every group of practices (queries/group_practices)."""
+    """(level, group_code, practices) for every group of practices
+    (queries/reads/group_practices.sql)."""
     if source.group_practice_rows is None:
         sql = engine.query_text("group_practices").format(table=source.table("group_indices"))
         source.group_practice_rows = source.query(sql).with_columns(

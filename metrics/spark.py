@@ -1,10 +1,11 @@
 """The continuity pipeline on Spark SQL (PySpark 4), for platforms where the data already lives.
 
-The same queries/*.sql run here, translated from DuckDB's dialect by metrics.dialect; nothing
-about an index is written twice. PySpark is an optional extra (requirements-spark.txt): it is
-imported only when a function here runs, and a missing PySpark or Java ends in one EngineError
-line. Each step becomes a checkpointed temp view in a per-run child session (its own temp views,
-the shared SparkContext), so concurrent runs do not see each other's steps.
+The same SQL runs here (the steps and outputs queries/pipeline.toml declares `spark = true`),
+translated from DuckDB's dialect by metrics.dialect; nothing about an index is written twice.
+PySpark is an optional extra (requirements-spark.txt): it is imported only when a function here
+runs, and a missing PySpark or Java ends in one EngineError line. Each step becomes a
+checkpointed temp view in a per-run child session (its own temp views, the shared
+SparkContext), so concurrent runs do not see each other's steps.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import polars as pl
 import sqlglot
 from sqlglot import exp
 
-from metrics import engine
+from metrics import engine, pipeline_manifest
 from metrics.dialect import to_dialect
 from metrics.engine import EngineError, Progress
 from metrics.params import Params
@@ -120,6 +121,11 @@ def session_for(master: str | None = DEFAULT_MASTER) -> Iterator[SparkSession]:
     finally:
         if running is None:
             session.stop()
+
+
+def spark_queries() -> tuple[str, ...]:
+    """The queries declared Spark-portable (queries/pipeline.toml), in declaration order."""
+    return tuple(q.name for q in pipeline_manifest.manifest().queries.values() if q.spark)
 
 
 # ---- types ----------------------------------------------------------------------------------
@@ -230,6 +236,9 @@ class SparkBackend:
     def materialise(self, name: str, sql: str) -> None:
         """Steps read by two or more later queries are computed once; a step read once stays a
         view, planned into its reader (fewer Spark jobs, the same SQL)."""
+        if name in engine.PIPELINE and name not in spark_queries():
+            raise EngineError(f"step {name} is not declared Spark-portable in "
+                              f"{pipeline_manifest.MANIFEST.name}")
         frame = self.spark.sql(to_dialect(sql, DIALECT))
         if readers().get(name, 0) < 2:
             pass
@@ -269,10 +278,9 @@ class SparkBackend:
 
 @cache
 def readers() -> dict[str, int]:
-    """How many later queries (pipeline steps and outputs) read each step's table."""
-    queries = (*engine.PIPELINE, *engine.OUTPUTS.values())
+    """How many later queries (the Spark-portable steps and outputs) read each step's table."""
     counts: dict[str, int] = dict.fromkeys(engine.PIPELINE, 0)
-    for query in queries:
+    for query in spark_queries():
         tree = sqlglot.parse_one(engine.query_text(query), read="duckdb")
         local = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
         for table in {t.name for t in tree.find_all(exp.Table)} - local:

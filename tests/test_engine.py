@@ -1,7 +1,8 @@
 """The engine's own mechanics, which no index defines but every result relies on: how the
-pipeline numbers patients and groups them (queries/patient_keys.sql, queries/patient_cells.sql),
-the spans the monthly steps read (queries/pair_spans.sql), and that a step computed a few months
-per query equals it over all months, however the months are cut (metrics/engine.py)."""
+pipeline numbers patients and groups them (queries/pipeline/patients/patient_keys.sql,
+queries/pipeline/groups/patient_cells.sql), the spans the monthly steps read
+(queries/pipeline/series/pair_spans.sql), and that a step computed a few months per query equals
+it over all months, however the months are cut (metrics/engine.py)."""
 
 from __future__ import annotations
 

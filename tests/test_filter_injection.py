@@ -206,7 +206,7 @@ SQL = re.compile(r"\b(SELECT|INSERT\s+INTO|CREATE\s|DELETE\s+FROM|UPDATE\s+\w+\s
 # then list it here with where it comes from.
 REVIEWED: dict[str, set[str]] = {
     # step and parameter-frame names from PIPELINE / parameter_frames; TEMP TABLE or TABLE;
-    # __frame_<name>; the text of queries/<step>.sql; a spans table named in PER_MONTH_STEPS;
+    # __frame_<name>; the text of a step's query file; a spans table named in PER_MONTH_STEPS;
     # an attached store's prefix ('store.' or '', constants of metrics.refresh)
     "metrics/engine.py": {"self.kind", "name", "view", "sql", "spans", "store"},
     # GPAD store tables: module constants; the current database's own name, quoted

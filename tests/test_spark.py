@@ -26,6 +26,7 @@ from metrics.dialect import to_dialect
 from metrics.engine import EngineError
 from metrics.params import Params
 from metrics.sample import SampleConfig, generate
+from metrics.spark import spark_queries
 from tests.builders import extract, visits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,7 +134,8 @@ SMALL = SampleConfig(practices=3, pcns=2, months=15, scale=0.02)  # ~4k appointm
 
 
 def query_names() -> list[str]:
-    return [*engine.PIPELINE, *engine.OUTPUTS.values()]
+    """The steps and outputs queries/pipeline.toml declares Spark-portable."""
+    return list(spark_queries())
 
 
 @pytest.mark.parametrize("query", query_names())
