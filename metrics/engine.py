@@ -243,13 +243,9 @@ def compute_tables(
     tables: Mapping[str, pl.DataFrame],
     params: Params,
     progress: Progress | None = None,
-    engine: str = "duckdb",
 ) -> dict[str, pl.DataFrame]:
-    """Every output of the CLI contract from canonical frames (in-memory DuckDB by default)."""
-    if engine != "duckdb":
-        from metrics.spark import compute_tables_spark  # optional extra: PySpark
-
-        return compute_tables_spark(tables, params, progress)
+    """Every output of the CLI contract from canonical frames, in an in-memory DuckDB (Spark's
+    is metrics.spark.compute_tables_spark, which runs this same pipeline)."""
     con = duckdb.connect()
     try:
         backend = DuckDBBackend(con)

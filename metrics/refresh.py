@@ -396,8 +396,3 @@ def table_names() -> tuple[str, ...]:
     return (*(f"result_{n}" for n in engine.RESULT_TABLES), "result_params",
             *(f"state_{n}" for n in KEPT_STATE_STEPS), "state_fingerprint")
 
-
-__all__ = ["BOUNDARY_MONTH_STEPS", "KEPT_STATE_STEPS", "MERGED_STEPS", "NEW_MONTH_STEPS",
-           "RefreshError", "RefreshReport", "append_appointments", "full_build", "has_state",
-           "next_month_params", "persist_with_state", "refresh", "refresh_or_rebuild",
-           "stored_params", "table_names"]

@@ -71,7 +71,7 @@ def compute(request: pytest.FixtureRequest) -> Compute:
         return run_spark
 
     def run(tables: dict[str, pl.DataFrame], params: Params) -> dict[str, pl.DataFrame]:
-        return compute_tables(tables, params, engine=engine)
+        return compute_tables(tables, params)
 
     return run
 

@@ -142,7 +142,7 @@ def test_every_query_that_is_not_a_step_or_an_output_is_used() -> None:
     # by a step's refresh role, or by name in metrics/ (outputs are used through OUTPUTS)
     named_by_steps = {n for s in manifest().steps
                       for n in (s.refresh_query, s.state_query, s.keep_in_place) if n}
-    code = "".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "metrics").glob("*.py")))
+    code = "".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "metrics").rglob("*.py")))
     unused = [q.name for q in manifest().queries.values()
               if q.kind not in ("step", "output") and q.name not in named_by_steps
               and f'"{q.name}"' not in code]

@@ -26,6 +26,7 @@ from metrics.dialect import to_dialect
 from metrics.engine import EngineError
 from metrics.params import Params
 from metrics.sample import SampleConfig, generate
+from metrics.spark import compute_tables_spark as spark_compute
 from metrics.spark import spark_queries
 from tests.builders import extract, visits
 
@@ -197,7 +198,7 @@ WINDOW = Params(date(2024, 1, 1), date(2025, 12, 31))
 
 def test_without_pyspark_the_spark_engine_is_one_engine_error(no_pyspark: None) -> None:
     with pytest.raises(EngineError) as raised:
-        engine.compute_tables(extract(visits("p1", "AB")), WINDOW, engine="spark")
+        spark_compute(extract(visits("p1", "AB")), WINDOW)
     assert str(raised.value) == "the Spark engine needs PySpark: pip install -r " \
                                 "requirements-spark.txt"
 

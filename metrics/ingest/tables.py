@@ -11,7 +11,6 @@ import duckdb
 import polars as pl
 
 from metrics import dates
-from metrics.engine import query_text
 from metrics.ingest.checks import (
     ICB_HINT,
     MAX_AGE,
@@ -41,6 +40,7 @@ from metrics.ingest.report import Progress, practice_key
 from metrics.mapping import (
     TableMapping,
 )
+from metrics.pipeline_manifest import query_text
 
 
 @dataclass
