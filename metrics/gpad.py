@@ -32,8 +32,8 @@ import polars as pl
 from metrics.disclosure import DisclosureRule
 from metrics.engine import query_text
 
-if TYPE_CHECKING:  # metrics.results imports the engine and stats: loaded only when used
-    from metrics.results import Table
+if TYPE_CHECKING:  # metrics.read imports the engine and stats: loaded only when used
+    from metrics.read.table import Table
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data" / "gpad"
 FILE_PATTERN = "Practice_Level_Crosstab_*.csv"
@@ -394,7 +394,7 @@ def unit_labels(ctx: Context) -> dict[str, str]:
 
 def context_table(ctx: Context) -> Table:
     """The figures behind the page, as a downloadable table: published counts, no control."""
-    from metrics.results import Table
+    from metrics.read.table import Table
 
     labels = unit_labels(ctx)
     frame = ctx.frame.select(

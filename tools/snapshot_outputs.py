@@ -10,6 +10,10 @@ practice (and a few filter variants), and writes, per run, each element's text a
 file: each table's CSV as the Export page ZIP holds it (`zip/`, from the read layer's
 export_zip of every page's tables) and the CLI `python -m metrics export` folder (`cli/`).
 `compare` lists files missing on either side and, for text files, the first differing lines.
+It reports byte differences in two kinds: real ones, and those that vanish once volatile text
+is normalised (the temporary folder's name, build and load timestamps, and floating-point noise
+past 12 significant digits: DuckDB's parallel sums of means are not bit-reproducible from one
+build to the next, so two snapshots of the same code differ there).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import difflib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -47,13 +52,29 @@ RUNS = (
 )
 
 
+def decode(value: object) -> object:
+    """Plotly's base64 arrays ('bdata') as lists, so float noise can be told from changes."""
+    if isinstance(value, dict):
+        if "bdata" in value and "dtype" in value:
+            import base64
+
+            import numpy as np
+
+            array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+            return [None if v != v else v for v in array.tolist()]
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
 def element_text(node: object) -> str:  # noqa: C901 - one branch per element type
     kind = type(node).__name__
     if kind == "Dataframe":
         frame = node.value  # type: ignore[attr-defined]
         return f"Dataframe\n{frame.to_csv(index=False)}"
     if kind == "UnknownElement" and getattr(node, "type", "") == "plotly_chart":
-        spec = json.loads(node.proto.spec)  # type: ignore[attr-defined]
+        spec = decode(json.loads(node.proto.spec))  # type: ignore[attr-defined]
         return "plotly_chart " + json.dumps(spec, sort_keys=True)
     parts = [kind]
     for attr in ("label", "value", "options", "help", "icon"):
@@ -103,7 +124,8 @@ def export_zip(db: Path, practice: str) -> bytes:
     try:
         from metrics.read import registry
 
-        return registry.export_zip_for(db, None, registry.Selection(practice=practice), viewer)
+        source = registry.open_results(db)
+        return registry.export_zip(source, registry.Selection(practice=practice), viewer)
     except ImportError:
         from metrics import results
 
@@ -114,7 +136,8 @@ def export_zip(db: Path, practice: str) -> bytes:
                   *results.practice_tables(src, sel, viewer).values(),
                   *results.network_tables(src, sel, rule).values(),
                   *results.deprivation_tables(src, sel, rule).values()]
-        return results.export_zip(results.shareable(tables), src.params, sel)
+        shown = {t.key: t for t in results.shareable(tables)}  # one per key, as the page
+        return results.export_zip(list(shown.values()), src.params, sel)
 
 
 def snap(out: Path) -> None:
@@ -139,10 +162,21 @@ def snap(out: Path) -> None:
             for info in archive.infolist():
                 (out / "zip").mkdir(exist_ok=True)
                 (out / "zip" / info.filename).write_bytes(archive.read(info))
-        subprocess.run([sys.executable, "-m", "metrics", "--quiet", "export", "--db", str(db), "--out",
-                        str(out / "cli")], check=True, cwd=ROOT,
+        subprocess.run([sys.executable, "-m", "metrics", "--quiet", "export", "--db", str(db),
+                        "--out", str(out / "cli")], check=True, cwd=ROOT,
                        stdout=subprocess.DEVNULL)
     print(f"snapshot in {out}")
+
+
+FLOAT = re.compile(r"-?\d+\.\d{6,}(?:e-?\d+)?")
+VOLATILE = (re.compile(r"/tmp/tmp\w+"), re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d)?"
+                                                   r"(\+00:00)?"))
+
+
+def normalise(text: str) -> str:
+    for pattern in VOLATILE:
+        text = pattern.sub("<volatile>", text)
+    return FLOAT.sub(lambda m: f"{float(m.group()):.12g}", text)
 
 
 def compare(a: Path, b: Path) -> int:
@@ -158,6 +192,9 @@ def compare(a: Path, b: Path) -> int:
     for rel in sorted(left & right):
         x, y = (a / rel).read_bytes(), (b / rel).read_bytes()
         if x == y:
+            continue
+        if normalise(x.decode(errors="replace")) == normalise(y.decode(errors="replace")):
+            print(f"noise only (paths, timestamps, float digits past 12): {rel}")
             continue
         problems += 1
         print(f"differs: {rel}")
