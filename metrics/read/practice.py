@@ -43,7 +43,7 @@ from metrics.read.table import (
     to_numeric,
     with_interval,
 )
-from metrics.schema import AGE_BANDS
+from metrics.schema import AGE_BANDS, GP_ROLES
 
 PRACTICE_GROUPS = {  # page breakdown -> (level, column label)
     "age_band": ("practice_age_band", "age_band"),
@@ -213,7 +213,7 @@ def practice_gp_share(source: ResultSource, practice: str, viewer: Viewer) -> Ta
     """Monthly share of attended appointments that were with a GP (any GP role)."""
     rule = viewer.rule_for(practice)
     mix = appointment_mix(source, [practice])
-    gp = pl.col("clinician_role").is_in(["gp", "gp_registrar", "locum_gp"])
+    gp = pl.col("clinician_role").is_in(list(GP_ROLES))
     # the database sums to DECIMAL(38,0), whose quotient keeps no decimals: integers here
     appointments = pl.col("appointments").cast(pl.Int64)
     frame = (mix.group_by(pl.col("month_start").alias("month"))
