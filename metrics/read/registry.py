@@ -175,13 +175,14 @@ def page_tables(source: ResultSource, page: str, sel: Selection, viewer: Viewer,
     return viewer.restrict(p.build(source, sel, viewer, options))
 
 
-def export_tables(source: ResultSource, sel: Selection, viewer: Viewer, query: Query = {},  # noqa: B006
-                  *, include_internal: bool = False,
+def export_tables(source: ResultSource, sel: Selection, viewer: Viewer,
+                  query: Query | None = None, *, include_internal: bool = False,
                   tables: Callable[[str, Any], dict[str, Table]] | None = None
                   ) -> dict[str, tuple[str, Table]]:
     """Every shareable table, key -> (page title, table): each page's tables for the options
     in `query`, one per key (a table two pages show is listed once, under the later page).
     `tables(page, options)` may stand in for page_tables (the dashboard's cache)."""
+    query = query or {}
     found: list[tuple[str, Table]] = []
     for name, page in PAGES.items():
         options = decode(name, query, source, sel)
@@ -192,15 +193,16 @@ def export_tables(source: ResultSource, sel: Selection, viewer: Viewer, query: Q
     return {t.key: (title, t) for title, t in found if t.key in allowed}
 
 
-def export_zip(source: ResultSource, sel: Selection, viewer: Viewer, query: Query = {},  # noqa: B006
-               *, include_internal: bool = False, salt: bytes | None = None) -> bytes:
+def export_zip(source: ResultSource, sel: Selection, viewer: Viewer,
+               query: Query | None = None, *, include_internal: bool = False,
+               salt: bytes | None = None) -> bytes:
     """The Export page's ZIP of every shareable table."""
     shown = export_tables(source, sel, viewer, query, include_internal=include_internal)
     return export_zip_of([t for _, t in shown.values()], source.params, sel, salt=salt)
 
 
 def write_export(source: ResultSource, sel: Selection, viewer: Viewer, out: Path,
-                 query: Query = {}, *, include_internal: bool = False,  # noqa: B006
+                 query: Query | None = None, *, include_internal: bool = False,
                  salt: bytes | None = None) -> list[Path]:
     """The same files as export_zip, written into a folder (the command line's `export`)."""
     shown = export_tables(source, sel, viewer, query, include_internal=include_internal)
