@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metrics import access, build, results
+from metrics import access, build
 from metrics.methods import INDEX_KEYS, INDICES
 from metrics.params import STAFF_GROUP_LABELS, ParamsError
+from metrics.read.filters import WINDOW_LENGTHS, Selection, window_params
+from metrics.read.labels import MODE_LABELS
 from metrics.schema import MODES, STAFF_GROUPS
 from views import common
 
 st.set_page_config(page_title="Continuity of care", page_icon=":material/diversity_3:",
                    layout="wide")
 
-MODE_LABELS = results.MODE_LABELS
 # Short labels: a bound widget writes its option's label into the URL.
 STAFF_LABELS = {"gp": "GP", "clinical": "Clinical", "all": "All roles"}
 
@@ -72,8 +73,8 @@ def filters(viewer: access.Viewer) -> common.Context:
                            format_func=month_label, key="end", bind="query-params",
                            help="The last calendar month of the window (inclusive).")
         length = st.selectbox(
-            "Window length (months)", results.WINDOW_LENGTHS,
-            index=results.WINDOW_LENGTHS.index(24), key="months", bind="query-params",
+            "Window length (months)", WINDOW_LENGTHS,
+            index=WINDOW_LENGTHS.index(24), key="months", bind="query-params",
             help="UPC, COC and the other patient indices use the whole window (24 months by "
                  "default); SLICC and OPR are shown per month and pooled over the window.")
         key = st.selectbox("Index", INDEX_KEYS, key="index", bind="query-params",
@@ -106,10 +107,10 @@ def filters(viewer: access.Viewer) -> common.Context:
         st.caption("The address bar keeps these filters: copy it to share this view.")
     if not modes:
         raise ParamsError("choose at least one mode in the sidebar")
-    params = results.window_params(end, int(length), staff_group=staff, modes=modes,
+    params = window_params(end, int(length), staff_group=staff, modes=modes,
                                    min_contacts=int(minimum),
                                    collapse_same_day=stored.collapse_same_day)
-    sel = results.Selection(index=key, practice=practice, pcn=pcn)
+    sel = Selection(index=key, practice=practice, pcn=pcn)
     return common.Context(str(db), version, params, stored, sel, viewer)
 
 

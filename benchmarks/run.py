@@ -716,7 +716,7 @@ def write_results(runner: Runner) -> None:
         "",
         "## Dashboard page queries",
         "",
-        "Cold: a fresh read-only connection and the page's first call to metrics.results "
+        "Cold: a fresh read-only connection and the page's first call to metrics.read "
         "(modules already imported, as in a running server); "
         "warm: the same calls again on that connection (the dashboard's st.cache_data then "
         "serves repeats without querying at all).",

@@ -219,31 +219,31 @@ def step_store_compute(spec: Spec) -> Result:
 
 
 def step_dashboard(spec: Spec) -> Result:
-    """Each page's metrics.results calls on the store: cold (a fresh read-only connection, first
+    """Each page's metrics.read calls on the store: cold (a fresh read-only connection, first
     call; Python modules already imported, as in a running server) and warm (the same calls
     again on that connection; the dashboard's st.cache_data then serves repeats without any
     query)."""
-    from metrics import results
+    from metrics import read
     from metrics.access import local_viewer
 
     viewer = local_viewer()
     rule = viewer.shared_rule
     db = Path(spec["db"])
-    probe = results.open_results(db)
-    practice = results.directory(probe)["practice_code"][0]
-    pcn = results.directory(probe)["pcn_code"][0]
+    probe = read.open_results(db)
+    practice = read.directory(probe)["practice_code"][0]
+    pcn = read.directory(probe)["pcn_code"][0]
     probe.con.close()
-    pages: dict[str, Callable[[results.ResultSource], object]] = {
-        "store info (months, directory)": lambda s: (results.available_months(s),
-                                                     results.directory(s)),
-        "overview": lambda s: results.overview_tables(s, results.Selection(), rule),
-        "my practice": lambda s: results.practice_tables(
-            s, results.Selection(practice=practice), viewer),
-        "networks": lambda s: results.network_tables(s, results.Selection(pcn=pcn), rule),
-        "deprivation": lambda s: results.deprivation_tables(s, results.Selection(), rule),
+    pages: dict[str, Callable[[read.ResultSource], object]] = {
+        "store info (months, directory)": lambda s: (read.available_months(s),
+                                                     read.directory(s)),
+        "overview": lambda s: read.overview_tables(s, read.Selection(), rule),
+        "my practice": lambda s: read.practice_tables(
+            s, read.Selection(practice=practice), viewer),
+        "networks": lambda s: read.network_tables(s, read.Selection(pcn=pcn), rule),
+        "deprivation": lambda s: read.deprivation_tables(s, read.Selection(), rule),
     }
     timings: dict[str, dict[str, float | str]] = {}
-    warm_up = results.open_results(db)  # imports and lazy module state, as a running server has
+    warm_up = read.open_results(db)  # imports and lazy module state, as a running server has
     for call in pages.values():
         with contextlib.suppress(Exception):
             call(warm_up)
@@ -252,7 +252,7 @@ def step_dashboard(spec: Spec) -> Result:
     for page, call in pages.items():
         try:
             t0 = time.perf_counter()
-            source = results.open_results(db)
+            source = read.open_results(db)
             call(source)
             t1 = time.perf_counter()
             call(source)

@@ -130,7 +130,7 @@ class Viewer:
         return frame
 
     def restrict(self, tables: Mapping[str, T]) -> dict[str, T]:
-        """Page tables (metrics.results.Table) with out-of-scope rows removed; a table that
+        """Page tables (metrics.read.table.Table) with out-of-scope rows removed; a table that
         lost rows says so in its scope line, which every export repeats."""
         out: dict[str, T] = {}
         for key, table in tables.items():

@@ -14,8 +14,9 @@ or more of them. Below that, what this module adds so that nothing shown gives a
 - a group figure (a PCN, an ICB, a deprivation band) rests on at least `min_practices`
   practices, else its whole row is suppressed: a band of one practice is that practice.
 
-A practice's own internal view uses `NO_CONTROL`. Suppressed cells are the string `*`; undefined
-ones stay blank.
+A practice's own internal view uses `NO_CONTROL`. Figures stay numbers (`apply_masked`): a
+suppressed cell is blank with a mask column saying so, and only `render` (files, the screen)
+writes it as the string `*`; undefined cells stay blank.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import polars as pl
 from metrics.stats.intervals import mean_interval, wilson_exprs
 
 SUPPRESSED = "*"
+MASK_PREFIX = "__masked__"
 
 
 @dataclass(frozen=True)
@@ -115,35 +117,64 @@ def _complementary(df: pl.DataFrame, counts: Sequence[str], partition: Sequence[
 def _ratio_exprs(df: pl.DataFrame, counts: Sequence[str], shown: dict[str, pl.Expr]
                  ) -> list[pl.Expr]:
     """Ratios and their Wilson limits from the disclosed counts; suppressed with either count,
-    and always when their counts are not in the frame."""
+    and always when their counts are not in the frame (each ratio with its mask column)."""
     exprs: list[pl.Expr] = []
     for ratio, (num, den) in RATIOS.items():
         if ratio not in df.columns:
             continue
         limits = [ratio + s for s in INTERVAL_SUFFIXES if ratio + s in df.columns]
         if num not in counts or den not in counts:
-            exprs.append(pl.when(pl.col(ratio).is_null()).then(None)
-                         .otherwise(pl.lit(SUPPRESSED)).alias(ratio))
+            exprs += [pl.lit(None, pl.Float64).alias(ratio),
+                      pl.col(ratio).is_not_null().alias(mask_column(ratio))]
             exprs += [pl.lit(None, pl.Float64).alias(c) for c in limits]
             continue
         n, d = shown[num], shown[den]
         hidden = pl.col(_hidden(num)) | pl.col(_hidden(den))
         undefined = pl.col(num).is_null() | pl.col(den).is_null() | (pl.col(den) == 0)
-        exprs.append(pl.when(undefined).then(None).when(hidden).then(pl.lit(SUPPRESSED))
-                     .otherwise((n / d).cast(pl.Utf8)).alias(ratio))
+        exprs += [pl.when(undefined | hidden).then(None).otherwise(n / d).alias(ratio),
+                  (~undefined & hidden).fill_null(False).alias(mask_column(ratio))]
         bounds = dict(zip(INTERVAL_SUFFIXES, wilson_exprs(n, d), strict=True))
         exprs += [pl.when(undefined | hidden).then(None).otherwise(bounds[c[len(ratio):]])
                   .alias(c) for c in limits]
     return exprs
 
 
+def mask_column(column: str) -> str:
+    """The boolean column that marks `column`'s suppressed cells (shown as '*')."""
+    return f"{MASK_PREFIX}{column}"
+
+
+def masked_columns(df: pl.DataFrame) -> list[str]:
+    """The columns of `df` that carry a suppression mask."""
+    return [c for c in df.columns if mask_column(c) in df.columns]
+
+
+def render(df: pl.DataFrame) -> pl.DataFrame:
+    """A masked frame as shown: each masked column as text, '*' where suppressed (the only
+    place numbers become text: files and the screen); mask columns dropped."""
+    masked = masked_columns(df)
+    out = df.with_columns(
+        pl.when(pl.col(mask_column(c)).fill_null(False)).then(pl.lit(SUPPRESSED))
+        .otherwise(pl.col(c).cast(pl.Utf8)).alias(c) for c in masked)
+    return out.drop([c for c in df.columns if c.startswith(MASK_PREFIX)])
+
+
 def apply(df: pl.DataFrame, rule: DisclosureRule, partition: Sequence[str] | None = None
           ) -> pl.DataFrame:
+    """`rule` applied and shown: `apply_masked` rendered as text ('*' where suppressed)."""
+    return render(apply_masked(df, rule, partition))
+
+
+def apply_masked(df: pl.DataFrame, rule: DisclosureRule,
+                 partition: Sequence[str] | None = None) -> pl.DataFrame:
     """Apply `rule` to a frame of result columns: counts, ratios with their numerator and
     denominator, means with eligible_patients, intervals (`<stem>_lci`, `<stem>_uci`), and
     `practices` for group rows. `partition` names the columns whose rows are members of one
     total (an empty list: the whole frame), for complementary suppression; None: no total.
-    Patient-level frames must never reach here."""
+    Patient-level frames must never reach here.
+
+    Figures stay numbers: a suppressed cell is blank, and a boolean column `mask_column(c)`
+    beside each controlled column `c` is true where the cell is shown as '*'."""
     if "patient_id" in df.columns:
         raise ValueError("patient-level rows never leave through shared views or exports")
     if rule.name == "none":
@@ -169,11 +200,13 @@ def apply(df: pl.DataFrame, rule: DisclosureRule, partition: Sequence[str] | Non
             continue
         too_few = (pl.col("__small_group") | (pl.col(MEAN_N) < rule.min_individuals_for_mean)
                    if MEAN_N in df.columns else pl.lit(True))
-        exprs += [pl.when(pl.col(c).is_null()).then(None).when(too_few).then(pl.lit(SUPPRESSED))
-                  .otherwise(pl.col(c).cast(pl.Utf8)).alias(c) for c in columns]
+        exprs += [pl.when(too_few).then(None).otherwise(pl.col(c)).alias(c) for c in columns]
+        exprs += [(pl.col(c).is_not_null() & too_few).fill_null(False).alias(mask_column(c))
+                  for c in columns]
         if len(columns) == 2 and MEAN_N in counts:
             limits_of_means[stem] = out.select(too_few.fill_null(True)).to_series()
     derived = {e.meta.output_name() for e in exprs}
+    masks = [name for name in derived if name.startswith(MASK_PREFIX)]
     # any other interval (a mean's without its inputs, or of a stem this module does not
     # know) cannot be computed from disclosed counts: hidden
     exprs += [pl.lit(None, pl.Float64).alias(c) for c in df.columns
@@ -187,11 +220,13 @@ def apply(df: pl.DataFrame, rule: DisclosureRule, partition: Sequence[str] | Non
                                                                too_few)
                                if limit.name in df.columns)
     out = out.with_columns(
-        pl.when(pl.col(c).is_null()).then(None).when(pl.col(_hidden(c))).then(pl.lit(SUPPRESSED))
-        .when(pl.col(c) == 0).then(pl.lit("0"))
-        .otherwise(_round(pl.col(c).cast(pl.Int64), rule).cast(pl.Utf8)).alias(c)
-        for c in counts)
-    return out.select(df.columns)
+        *(pl.when(pl.col(_hidden(c))).then(None)
+          .otherwise(_round(pl.col(c).cast(pl.Int64), rule)).alias(c) for c in counts),
+        *((pl.col(c).is_not_null() & pl.col(_hidden(c))).alias(mask_column(c))
+          for c in counts))
+    masks += [mask_column(c) for c in counts]
+    return out.select(*df.columns, *[m for m in dict.fromkeys(masks)
+                                     if m[len(MASK_PREFIX):] in df.columns])
 
 
 def _mean_limits(df: pl.DataFrame, stem: str, n_shown: pl.Series, too_few: pl.Series

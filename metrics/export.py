@@ -12,7 +12,6 @@ import io
 import re
 import unicodedata
 from collections.abc import Sequence
-from pathlib import Path
 
 import polars as pl
 
@@ -90,37 +89,3 @@ def about_lines(params, rule, scope: str) -> list[tuple[str, str]]:  # noqa: ANN
         ("SLICC, OPR", "pooled ratios over GP contacts, with numerator and denominator"),
         ("disclosure control", rule.describe()),
     ]
-
-
-SHARED_LEVELS = ("practice", "pcn", "sub_icb", "icb", "practice_imd_quintile",
-                 "patient_imd_quintile", "age_band")
-
-
-def write_shared_exports(con, params, out: Path, rule, *, include_gp_lists: bool = False,  # noqa: ANN001
-                         progress=None) -> list[Path]:  # noqa: ANN001
-    """Shared CSV exports from a store connection: one file per level, monthly SLICC per
-    practice, and the ingest rejects. Never patient-level rows; named-GP lists only on request."""
-    from metrics import engine, pseudonym, results
-
-    engine.run_pipeline(engine.DuckDBBackend(con), params, progress)
-    source = results.ResultSource(con, params, "", cursor=False)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    levels = (*SHARED_LEVELS, "gp_list") if include_gp_lists else SHARED_LEVELS
-    for level in levels:
-        frame = results.disclose_level(source, results.summary(source, level), level, rule)
-        scope = f"{level} level" + (" (named GP lists: internal use only)"
-                                    if level == "gp_list" else "")
-        about = about_lines(params, rule, scope)
-        if pseudonym.has_clinicians(frame):  # named staff never leave under their names
-            frame = pseudonym.pseudonymise(frame, pseudonym.connection_salt(con))
-            about.append(("pseudonyms", pseudonym.NOTE))
-        path = out / f"{level}.csv"
-        path.write_bytes(csv_bytes(frame, about))
-        written.append(path)
-    monthly = results.disclose_level(source, results.slicc_monthly(source, "practice"),
-                                     "practice", rule, also=["month"])
-    path = out / "slicc_monthly.csv"
-    path.write_bytes(csv_bytes(monthly, about_lines(params, rule, "practice x month")))
-    written.append(path)
-    return written

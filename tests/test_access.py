@@ -113,7 +113,7 @@ def test_an_unresolved_scope_shows_nothing() -> None:
 
 
 def test_restrict_removes_rows_outside_the_scope_and_says_so() -> None:
-    from metrics.results import Table
+    from metrics.read import Table
 
     viewer = reviewer(pcns={"U00001"})
     practices = Table("p", "Practices", pl.DataFrame({"practice_code": [OWN, NEIGHBOUR, FAR],

@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from metrics import build, refresh, results
+from metrics import build, read, refresh
 from metrics.mapping import load_mapping
 from metrics.sample import SampleConfig
 from tests.test_results import hand_extract
@@ -34,9 +34,9 @@ def test_first_run_builds_the_sample_once_with_stored_results(tmp_path: Path):
     stamp = path.stat().st_mtime_ns
     assert not build.ensure_default_store(path, config=TINY)  # already there: untouched
     assert path.stat().st_mtime_ns == stamp
-    source = results.open_results(path)
-    assert results.store_counts(source)["practices"] == 2
-    assert results.groups(source, "all")["level"].to_list() == ["all"]
+    source = read.open_results(path)
+    assert read.store_counts(source)["practices"] == 2
+    assert read.groups(source, "all")["level"].to_list() == ["all"]
 
 
 def test_the_sample_counts_as_an_ingest_with_nothing_rejected():
@@ -51,17 +51,17 @@ def test_the_sample_counts_as_an_ingest_with_nothing_rejected():
 def test_rebuild_swaps_in_the_new_database_and_keeps_the_old_on_failure(tmp_path: Path):
     path = tmp_path / "swap.duckdb"
     build.rebuild(build.result_from_tables(hand_extract(), "test"), path)
-    reader = results.open_results(path)  # a reader holding the old file open
-    assert results.store_counts(reader)["appointments"] == 19
+    reader = read.open_results(path)  # a reader holding the old file open
+    assert read.store_counts(reader)["appointments"] == 19
     smaller = hand_extract()
     smaller["appointments"] = smaller["appointments"].head(4)
     build.rebuild(build.result_from_tables(smaller, "test"), path)
-    assert results.store_counts(results.open_results(path))["appointments"] == 4
+    assert read.store_counts(read.open_results(path))["appointments"] == 4
     broken = hand_extract()
     broken["appointments"] = broken["appointments"].drop("status")
     with pytest.raises(Exception):  # noqa: B017 - whichever layer notices first
         build.rebuild(build.result_from_tables(broken, "test"), path)
-    assert results.store_counts(results.open_results(path))["appointments"] == 4
+    assert read.store_counts(read.open_results(path))["appointments"] == 4
     # no side files; the replaced database is kept for undo
     assert sorted(p.name for p in tmp_path.iterdir()) == ["swap.duckdb", "swap.duckdb.previous"]
 
@@ -116,7 +116,7 @@ def test_a_database_open_for_reading_does_not_block_a_rebuild(tmp_path: Path):
         build.rebuild(build.result_from_tables(hand_extract(), "again"), path)
     finally:
         con.close()
-    assert results.store_counts(results.open_results(path))["patients"] == 4
+    assert read.store_counts(read.open_results(path))["patients"] == 4
 
 
 def test_an_extract_without_modes_counts_its_unknown_modes_in_the_stored_results(
@@ -129,7 +129,7 @@ def test_an_extract_without_modes_counts_its_unknown_modes_in_the_stored_results
     build.rebuild(build.result_from_tables(tables, "test"), path)
     stored = refresh.stored_params(path)
     assert stored is not None and "unknown" in stored.modes
-    practices = results.groups(results.open_results(path), "practice")
+    practices = read.groups(read.open_results(path), "practice")
     assert practices["contacts"].sum() > 0
 
 
@@ -184,4 +184,4 @@ def test_appending_to_a_store_without_refresh_state_computes_in_full_and_keeps_i
         appointment_id=pl.col("appointment_id") + "-again")
     assert build.rebuild(build.result_from_tables(more, "more"), path, append=True) is None
     assert refresh.has_state(path)
-    assert results.store_counts(results.open_results(path))["appointments"] == 38
+    assert read.store_counts(read.open_results(path))["appointments"] == 38

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from metrics import results
+from metrics import read
 from metrics.access import POLICY_ENV
 from metrics.disclosure import NHS_RULE
 from tests import servers
@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OWN_PATIENTS = 9  # Riverside's eligible patients in the base database (tests/access_support.py)
 
 
-def own_patients(source: results.ResultSource) -> int:
-    return results.summary(source, "practice", [OWN])["eligible_patients"][0]
+def own_patients(source: read.ResultSource) -> int:
+    return read.summary(source, "practice", [OWN])["eligible_patients"][0]
 
 
 def test_a_source_opened_after_a_swap_reads_the_new_file_while_an_old_one_is_open(
@@ -41,11 +41,11 @@ def test_a_source_opened_after_a_swap_reads_the_new_file_while_an_old_one_is_ope
     instance per path: a connection opened by path while another is still open would reuse the
     old, replaced file and show the old data for ever."""
     db = build_db(tmp_path / "c.duckdb")
-    held = results.open_results(db)
+    held = read.open_results(db)
     build_db(db, extra_own_patients=5)
-    fresh = results.open_results(db)
+    fresh = read.open_results(db)
     assert own_patients(fresh) == OWN_PATIENTS + 5
-    assert results.store_counts(fresh)["patients"] == 9 + 5 + 3 + 2
+    assert read.store_counts(fresh)["patients"] == 9 + 5 + 3 + 2
     assert own_patients(held) == OWN_PATIENTS  # an open source keeps its snapshot
     held.con.close()
     fresh.con.close()
@@ -53,9 +53,9 @@ def test_a_source_opened_after_a_swap_reads_the_new_file_while_an_old_one_is_ope
 
 def test_sources_for_other_parameters_also_read_the_new_file(tmp_path: Path) -> None:
     db = build_db(tmp_path / "c.duckdb")
-    held = results.open_results(db)
+    held = read.open_results(db)
     build_db(db, extra_own_patients=2)
-    other = results.open_results(db, held.params.with_(min_contacts=3))
+    other = read.open_results(db, held.params.with_(min_contacts=3))
     assert other.prefix == ""  # computed afresh, not the stored results
     assert own_patients(other) == OWN_PATIENTS + 2  # every patient has 4 contacts
     held.con.close()
@@ -77,9 +77,9 @@ def test_readers_on_threads_never_fail_during_repeated_swaps(tmp_path: Path) -> 
             try:
                 now = db.stat().st_ino
                 if now != inode:  # the dashboard's version key: a new file means a new source
-                    source, inode = results.open_results(db), now
+                    source, inode = read.open_results(db), now
                 last[i] = own_patients(source)
-                results.overview_tables(source, results.Selection(), NHS_RULE)
+                read.overview_tables(source, read.Selection(), NHS_RULE)
             except BaseException as exc:  # noqa: BLE001 - any failure is the finding
                 errors.append(exc)
                 return
@@ -104,9 +104,13 @@ def test_readers_on_threads_never_fail_during_repeated_swaps(tmp_path: Path) -> 
 SCREEN_SCRIPT = """
 import threading
 import polars as pl
-from metrics.results import display_frame
-frame = pl.DataFrame({"slicc": ["0.5", "*"] * 100, "slicc_numerator": ["12", "*"] * 100,
-                      "eligible_patients": ["10", "*"] * 100, "upc_mean": ["0.61", "*"] * 100})
+from metrics.disclosure import NHS_RULE, mask_column
+from metrics.read import Table
+from views.format import display_frame
+columns = {"slicc": 0.5, "slicc_numerator": 12, "eligible_patients": 10, "upc_mean": 0.61}
+frame = pl.DataFrame({**{c: [v, None] * 100 for c, v in columns.items()},
+                      **{mask_column(c): [False, True] * 100 for c in columns}})
+frame = Table("t", "t", frame, "x", NHS_RULE)
 def session():
     for _ in range(300):
         display_frame(frame).to_pandas()  # what st.dataframe does with a polars frame

@@ -17,11 +17,11 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import build, results
+from metrics import build, read
 from metrics.access import local_viewer
 from metrics.charts import dashboard_figures as figures
 from metrics.methods import INDICES
-from metrics.results import PracticeOptions
+from metrics.read import PracticeOptions
 from metrics.sample import SampleConfig
 from tests.test_results import hand_extract
 
@@ -51,7 +51,7 @@ def hand_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_practice(sample_db: Path) -> str:
-    return results.directory(results.open_results(sample_db))["practice_code"][0]
+    return read.directory(read.open_results(sample_db))["practice_code"][0]
 
 
 @pytest.fixture
@@ -172,13 +172,13 @@ def test_a_slicc_target_adds_its_line_and_the_assurance_icon(open_app: App,
 def test_special_cause_points_are_drawn_where_the_table_flags_them(
         open_app: App, sample_db: Path, sample_practice: str) -> None:
     at = open_app(sample_db, "practice", practice=sample_practice)
-    src = results.open_results(sample_db)
-    expected = results.practice_spc(src, sample_practice, local_viewer(), PracticeOptions())
+    src = read.open_results(sample_db)
+    expected = read.practice_spc(src, sample_practice, local_viewer(), PracticeOptions())
     for key, title in (("spc", "monthly SLICC: XmR"),
                        ("rolling_upc_spc", "rolling 12-month UPC: XmR")):
         if key not in expected:  # a database built before rolling UPC existed
             continue
-        table = expected[key].frame
+        table = expected[key].shown()
         spec = chart(at, f"{sample_practice}: {title}")
         for kind in ("improvement", "concern"):
             months = table.filter(pl.col("variation") == kind)["month"].to_list()
@@ -188,13 +188,13 @@ def test_special_cause_points_are_drawn_where_the_table_flags_them(
         reasons = [c[0] for c in trace(spec, "Monthly value")["customdata"]]
         assert reasons == [r or "No data" for r in table["reason"].to_list()]
     deciles = chart(at, f"{sample_practice}: monthly SLICC over the deciles of all practices")
-    own_n = results.to_numeric(expected_deciles(src, sample_practice))
+    own_n = read.practice_deciles(src, sample_practice, local_viewer()).numeric()
     assert (f"n = {own_n['practice_slicc_denominator'].sum():,} GP contacts in the practice; "
             f"deciles of up to {own_n['practices'].max()} practices"
             ) in deciles["layout"]["title"]["subtitle"]["text"]
     assert "th percentile of" in texts(at)
     if "rolling_upc_spc" in expected:  # 27 months of sample: the first windows lack history
-        table = expected["rolling_upc_spc"].frame
+        table = expected["rolling_upc_spc"].shown()
         short = table.filter(pl.col("short_history"))["month"].to_list()
         assert 0 < len(short) < table.height
         spec = chart(at, f"{sample_practice}: rolling 12-month UPC: XmR")
@@ -202,8 +202,8 @@ def test_special_cause_points_are_drawn_where_the_table_flags_them(
         assert [x[:10] for x in values(drawn["x"])] == [m.isoformat() for m in short]
 
 
-def expected_deciles(src: results.ResultSource, practice: str) -> pl.DataFrame:
-    return results.practice_deciles(src, practice, local_viewer()).frame
+def expected_deciles(src: read.ResultSource, practice: str) -> pl.DataFrame:
+    return read.practice_deciles(src, practice, local_viewer()).shown()
 
 
 def test_rebasing_and_choosing_the_pcn_series(open_app: App, hand_db: Path) -> None:
@@ -242,8 +242,8 @@ def test_the_funnel_carries_its_limits_and_the_dispersion_switch(
     assert f"Selected: {sample_practice}" in names
     points = sum(len(values(t["x"])) for t in funnel["data"] if t["name"] in (
         "Within limits", "Outside 95% limits", "Outside 99.8% limits"))
-    shown = results.network_tables(results.open_results(sample_db),
-                                   results.Selection(practice=sample_practice),
+    shown = read.network_tables(read.open_results(sample_db),
+                                   read.Selection(practice=sample_practice),
                                    local_viewer().shared_rule)["funnel"].numeric()
     assert points == shown["slicc"].drop_nulls().len() >= SMALL.practices - 2
     assert annotations(funnel)["dispersion"].startswith("limits widened for over-dispersion")
@@ -262,7 +262,7 @@ def test_the_funnel_within_one_pcn_and_of_pcns(open_app: App, sample_db: Path,
                                                sample_practice: str) -> None:
     at = open_app(sample_db, "networks", practice=sample_practice)
     at.radio(key="scope").set_value("pcn").run()
-    directory = results.directory(results.open_results(sample_db))
+    directory = read.directory(read.open_results(sample_db))
     pcn = directory.filter(pl.col("practice_code") == sample_practice)["pcn_code"][0]
     members = directory.filter(pl.col("pcn_code") == pcn).height
     funnel = chart(at, f"SLICC funnel plot: practices in PCN {pcn}")
@@ -283,7 +283,7 @@ def test_overview_leads_with_the_pcn_funnel_and_networks_shows_the_pcn_spc(
     assert titles[0] == "SLICC funnel plot: PCNs in the data (limits widened for over-dispersion)"
     assert titles.index(titles[0]) < titles.index("SLICC by PCN, with 95% intervals")
     at.switch_page("views/networks.py").run()
-    directory = results.directory(results.open_results(sample_db))
+    directory = read.directory(read.open_results(sample_db))
     pcn = directory.filter(pl.col("practice_code") == sample_practice)["pcn_code"][0]
     spc = chart(at, f"PCN {pcn}: monthly SLICC: XmR chart")
     assert annotations(spc)["variation"].startswith("Variation: ")
@@ -308,7 +308,7 @@ def test_deprivation_page_draws_the_bands_in_order_and_no_band_of_few_practices(
     assert labels == ["Q1 most deprived", "Q2", "Q3", "Q4", "Q5 least deprived"]
     # the sample's practice bands hold one or two practices each: a band of one practice is
     # that practice, so none is drawn
-    behind = results.group_practices(results.open_results(sample_db))
+    behind = read.group_practices(read.open_results(sample_db))
     bands = behind.filter(pl.col("level") == "practice_imd_quintile")
     assert bands.height and bands["practices"].max() < 3
     spec = chart(at, "UPC by practice deprivation quintile")
@@ -417,7 +417,7 @@ def test_uploading_an_extract_checks_then_rebuilds_the_database(
     at.button(key="rebuild").click().run()
     assert not at.exception
     assert "The database was rebuilt from the uploaded extract." in [s.value for s in at.success]
-    counts = results.store_counts(results.open_results(db))
+    counts = read.store_counts(read.open_results(db))
     assert counts == {"appointments": 16, "patients": 4, "practices": 3}
 
 
@@ -499,18 +499,18 @@ def test_an_upload_that_would_remove_practices_waits_for_confirmation_and_can_be
            "appointments" in warning
     assert at.button(key="rebuild").disabled
     before = {"appointments": 19, "patients": 4, "practices": 3}
-    assert results.store_counts(results.open_results(db)) == before
+    assert read.store_counts(read.open_results(db)) == before
     [confirm] = [c for c in at.checkbox if c.label == "I have checked these changes: apply them"]
     confirm.check().run()
     assert not at.button(key="rebuild").disabled
     at.button(key="rebuild").click().run()
     assert not at.exception
-    assert results.store_counts(results.open_results(db)) == {
+    assert read.store_counts(read.open_results(db)) == {
         "appointments": 6, "patients": 2, "practices": 0}
     at.button(key="undo").click().run()
     assert not at.exception
     assert [s.value for s in at.success][0].startswith(f"Undone: {db} is again the database")
-    assert results.store_counts(results.open_results(db)) == before
+    assert read.store_counts(read.open_results(db)) == before
 
 
 def test_practice_system_ids_are_never_offered_as_national(open_app: App, hand_db: Path) -> None:

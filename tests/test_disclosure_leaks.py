@@ -16,10 +16,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from metrics import build, cli, inferred, results
+from metrics import build, cli, read
 from metrics.access import Viewer
 from metrics.disclosure import NHS_RULE
-from metrics.results import NetworkOptions, PracticeOptions, Selection
+from metrics.read import NetworkOptions, PracticeOptions, Selection, inferred
 from metrics.sample import SampleConfig
 from tests.inversion import invert_t, invert_wilson
 
@@ -48,13 +48,13 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module", params=["default window", "one month"])
-def source(request: pytest.FixtureRequest, sample_db: Path) -> results.ResultSource:
+def source(request: pytest.FixtureRequest, sample_db: Path) -> read.ResultSource:
     if request.param == "default window":
-        return results.open_results(sample_db)
-    last = results.available_months(results.open_results(sample_db))[-2]
-    params = results.window_params(f"{last:%Y-%m}", 1, staff_group="gp", modes=MODES,
+        return read.open_results(sample_db)
+    last = read.available_months(read.open_results(sample_db))[-2]
+    params = read.window_params(f"{last:%Y-%m}", 1, staff_group="gp", modes=MODES,
                                    min_contacts=2)
-    return results.open_results(sample_db, params)
+    return read.open_results(sample_db, params)
 
 
 def counts_of(row: dict) -> dict[str, str]:
@@ -97,21 +97,21 @@ def assert_gives_nothing_back(row: dict, where: str) -> None:
         assert invert_t(lower, upper, sd) == as_number(row["eligible_patients"]), (where, stem)
 
 
-def shared_tables(source: results.ResultSource, viewer: Viewer, practice: str
-                  ) -> dict[str, results.Table]:
+def shared_tables(source: read.ResultSource, viewer: Viewer, practice: str
+                  ) -> dict[str, read.Table]:
     sel = Selection(index="slicc", practice=practice)
     rule = viewer.shared_rule
-    tables: dict[str, results.Table] = {}
+    tables: dict[str, read.Table] = {}
     for index in ("slicc", "upc", "coc", "opr"):
         sel = Selection(index=index, practice=practice)
         pages = {
-            "overview": results.overview_tables(source, sel, rule),
-            "networks": results.network_tables(source, sel, rule),
-            "networks_pcn": results.network_tables(source, sel, rule,
+            "overview": read.overview_tables(source, sel, rule),
+            "networks": read.network_tables(source, sel, rule),
+            "networks_pcn": read.network_tables(source, sel, rule,
                                                    NetworkOptions(unit="pcn")),
-            "deprivation": results.deprivation_tables(source, sel, rule),
-            "practice": results.practice_tables(source, sel, viewer),
-            "practice_pcn": results.practice_tables(source, sel, viewer,
+            "deprivation": read.deprivation_tables(source, sel, rule),
+            "practice": read.practice_tables(source, sel, viewer),
+            "practice_pcn": read.practice_tables(source, sel, viewer,
                                                     PracticeOptions(series="pcn")),
         }
         for page, found in pages.items():
@@ -122,37 +122,37 @@ def shared_tables(source: results.ResultSource, viewer: Viewer, practice: str
     return tables
 
 
-def test_no_shared_table_on_any_page_gives_a_count_back(source: results.ResultSource) -> None:
-    directory = results.directory(source)
+def test_no_shared_table_on_any_page_gives_a_count_back(source: read.ResultSource) -> None:
+    directory = read.directory(source)
     practice = directory["practice_code"][0]
     pcn = directory["pcn_code"][0]
     reviewer = Viewer(name="r", role="reviewer", scope_pcns=frozenset({pcn})).scoped(directory)
     checked = 0
     for name, table in shared_tables(source, reviewer, practice).items():
-        for row in table.frame.iter_rows(named=True):
+        for row in table.shown().iter_rows(named=True):
             assert_gives_nothing_back(row, name)
             checked += 1
     assert checked > 200
 
 
-def test_a_practice_users_shared_rows_give_nothing_back(source: results.ResultSource) -> None:
+def test_a_practice_users_shared_rows_give_nothing_back(source: read.ResultSource) -> None:
     """Beside the practice's own exact figures, its PCN, ICB and every other practice."""
-    practice = results.directory(source)["practice_code"][0]
+    practice = read.directory(source)["practice_code"][0]
     partner = Viewer(name="p", role="practice", full_practices=frozenset({practice}))
     checked = 0
     for name, table in shared_tables(source, partner, practice).items():
         if name.startswith("practice"):
             if not name.endswith("/peers"):
                 continue  # the practice's own series: exact by design
-            table = table.__class__(table.key, table.title, table.frame.filter(
+            table = table.__class__(table.key, table.title, table.shown().filter(
                 pl.col("level") != "practice"), table.scope, table.rule)
-        for row in table.frame.iter_rows(named=True):
+        for row in table.shown().iter_rows(named=True):
             assert_gives_nothing_back(row, name)
             checked += 1
     assert checked > 200
 
 
-def test_metrics_export_files_give_no_count_back(source: results.ResultSource, sample_db: Path,
+def test_metrics_export_files_give_no_count_back(source: read.ResultSource, sample_db: Path,
                                                  tmp_path: Path) -> None:
     window = ["--start", source.params.window_start.isoformat(),
               "--end", source.params.window_end.isoformat()]
@@ -167,11 +167,11 @@ def test_metrics_export_files_give_no_count_back(source: results.ResultSource, s
             assert_gives_nothing_back(row, path.name)
 
 
-def test_the_old_exact_intervals_would_have_given_counts_back(source: results.ResultSource
+def test_the_old_exact_intervals_would_have_given_counts_back(source: read.ResultSource
                                                               ) -> None:
     """The check itself can fail: exact intervals beside rounded counts are caught."""
-    frame = results.groups(source, "practice").filter(pl.col("slicc_denominator") % 5 != 0)
-    row = results.with_interval(frame, "slicc").row(0, named=True)
+    frame = read.groups(source, "practice").filter(pl.col("slicc_denominator") % 5 != 0)
+    row = read.with_interval(frame, "slicc").row(0, named=True)
     shown = {**row, "slicc_numerator": str(NHS_RULE.round_to * round(
         row["slicc_numerator"] / NHS_RULE.round_to)), "slicc_denominator": str(
         NHS_RULE.round_to * round(row["slicc_denominator"] / NHS_RULE.round_to)), "slicc": None}
@@ -179,20 +179,20 @@ def test_the_old_exact_intervals_would_have_given_counts_back(source: results.Re
         assert_gives_nothing_back(shown, "exact limits")
 
 
-def test_the_reviewers_downloads_and_zip_give_no_count_back(source: results.ResultSource
+def test_the_reviewers_downloads_and_zip_give_no_count_back(source: read.ResultSource
                                                             ) -> None:
     """What leaves as files (each page's CSV and XLSX, the Export page's ZIP), parsed back."""
     import zipfile
 
     from openpyxl import load_workbook
 
-    directory = results.directory(source)
+    directory = read.directory(source)
     reviewer = Viewer(name="r", role="reviewer",
                       scope_pcns=frozenset({directory["pcn_code"][0]})).scoped(directory)
     practice = directory["practice_code"][0]
-    tables = results.shareable(list(shared_tables(source, reviewer, practice).values()))
+    tables = read.shareable(list(shared_tables(source, reviewer, practice).values()))
     sel = Selection(index="slicc", practice=practice)
-    archive = zipfile.ZipFile(io.BytesIO(results.export_zip(tables, source.params, sel)))
+    archive = zipfile.ZipFile(io.BytesIO(read.export_zip_of(tables, source.params, sel)))
     assert len(archive.namelist()) == len(tables)
     for name in archive.namelist():
         text = archive.read(name).decode("utf-8")
@@ -200,7 +200,7 @@ def test_the_reviewers_downloads_and_zip_give_no_count_back(source: results.Resu
         for row in csv.DictReader(io.StringIO(body)):
             assert_gives_nothing_back(row, name)
     for table in tables[:12]:
-        sheet = load_workbook(io.BytesIO(results.export_xlsx(table, source.params, sel)),
+        sheet = load_workbook(io.BytesIO(read.export_xlsx(table, source.params, sel)),
                               read_only=True)["data"]
         header, *cells = [list(r) for r in sheet.iter_rows(values_only=True)]
         for values in cells:

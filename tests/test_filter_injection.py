@@ -2,7 +2,7 @@
 is ignored, and identifiers come from whitelists.
 
 Three angles: the dashboard with injection strings in every URL-bound filter (AppTest), the
-metrics.results functions the pages call, and a source scan that no SQL text in the code is
+metrics.read functions the pages call, and a source scan that no SQL text in the code is
 built from a value (f-strings only splice reviewed identifiers; never inside quotes; no SQL in
 pages at all).
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import results
+from metrics import read
 from metrics.access import local_viewer
 from metrics.disclosure import NHS_RULE
 from tests.access_support import FAR, OWN, build_db, digest
@@ -38,7 +38,9 @@ PAYLOADS = (
 def bound_keys() -> dict[str, str]:
     """Every widget bound to the URL (key -> the page that draws it; '' for the sidebar) and
     every raw `st.query_params.get("...")` read, found in the source so new filters are
-    covered without editing this test."""
+    covered without editing this test; and every key the read layer's URL codec reads
+    (metrics/read/registry.py: `query.get("...")`, `_choice/_flag/_month(query, "...")`), which
+    the pages and the Export page decode their options with."""
     keys: dict[str, str] = {}
     for path in (ROOT / "dashboard.py", *sorted((ROOT / "views").glob("*.py"))):
         page = "" if path.name == "dashboard.py" else path.stem
@@ -53,6 +55,16 @@ def bound_keys() -> dict[str, str]:
             if (ast.unparse(node.func) == "st.query_params.get" and node.args
                     and isinstance(node.args[0], ast.Constant)):
                 keys.setdefault(node.args[0].value, page)
+    codec = ROOT / "metrics" / "read" / "registry.py"
+    for node in ast.walk(ast.parse(codec.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = ast.unparse(node.func)
+        if name == "query.get" and node.args and isinstance(node.args[0], ast.Constant):
+            keys.setdefault(node.args[0].value, "registry")
+        if (name in ("_choice", "_flag", "_month") and len(node.args) > 1
+                and isinstance(node.args[1], ast.Constant)):
+            keys.setdefault(node.args[1].value, "registry")
     return keys
 
 
@@ -162,38 +174,38 @@ def test_export_keeps_a_list_the_practice_holds_without_a_message() -> None:
 
 
 @pytest.fixture(scope="module")
-def source(database: Path) -> Iterator[results.ResultSource]:
-    src = results.open_results(database)
+def source(database: Path) -> Iterator[read.ResultSource]:
+    src = read.open_results(database)
     yield src
     src.con.close()
 
 
 @pytest.mark.parametrize("payload", [p for p in PAYLOADS if isinstance(p, str)])
 def test_results_bind_hostile_codes_and_refuse_hostile_identifiers(
-        payload: str, source: results.ResultSource, database: Path) -> None:
+        payload: str, source: read.ResultSource, database: Path) -> None:
     before = digest(database)
     # values: bound parameters, so they simply match nothing
-    assert results.groups(source, "practice", [payload]).height == 0
-    assert results.monthly(source, "gp_list", [payload], subgroup=payload).height == 0
-    assert results.appointment_mix(source, [payload]).height == 0
-    assert results.summary(source, "pcn", [payload]).height == 0
-    assert results.practice_tables(source, results.Selection(practice=payload),
+    assert read.groups(source, "practice", [payload]).height == 0
+    assert read.monthly(source, "gp_list", [payload], subgroup=payload).height == 0
+    assert read.appointment_mix(source, [payload]).height == 0
+    assert read.summary(source, "pcn", [payload]).height == 0
+    assert read.practice_tables(source, read.Selection(practice=payload),
                                    local_viewer()) == {}
-    networks = results.network_tables(source, results.Selection(practice=payload,
+    networks = read.network_tables(source, read.Selection(practice=payload,
                                                                 pcn=payload), NHS_RULE)
     assert networks["funnel"].frame.height == 3  # every practice, nothing more or less
     # identifiers: whitelisted, so a hostile one is refused before any SQL is built
     with pytest.raises(ValueError, match="unknown level"):
-        results.groups(source, payload)
+        read.groups(source, payload)
     with pytest.raises(ValueError, match="unknown result table"):
         source.table(payload)
     with pytest.raises(ValueError, match="unknown index"):
-        results.overview_tables(source, results.Selection(index=payload), NHS_RULE)
+        read.overview_tables(source, read.Selection(index=payload), NHS_RULE)
     with pytest.raises(ValueError):
-        results.window_params(payload, 12, staff_group="gp", modes=["telephone"],
+        read.window_params(payload, 12, staff_group="gp", modes=["telephone"],
                               min_contacts=2)
     assert digest(database) == before
-    assert results.store_counts(source) == {"appointments": 9 * 4 + 3 * 3 + 2 * 3 + 1,
+    assert read.store_counts(source) == {"appointments": 9 * 4 + 3 * 3 + 2 * 3 + 1,
                                             "patients": 14, "practices": 3}
 
 
@@ -215,7 +227,7 @@ REVIEWED: dict[str, set[str]] = {
     # store's prefix ('store.' or '', constants)
     "metrics/refresh.py": {"name", "store_table", "sql", "kind", "step", "store", "table"},
     # result tables via ResultSource.table (whitelist); the three canonical table names
-    "metrics/results.py": {"source.table('group_indices')", "source.table('appointment_mix')",
+    "metrics/read/source.py": {"source.table('group_indices')", "source.table('appointment_mix')",
                            "source.table('group_named_gp_monthly')", "table", "name"},
     # metrics.schema tables and columns
     "metrics/schema.py": {"table", "cols"},
@@ -263,7 +275,7 @@ def query_file_text(node: ast.AST) -> bool:
 
 
 def test_pages_hold_no_sql() -> None:
-    """SQL lives in queries/*.sql and metrics/; pages only call metrics.results."""
+    """SQL lives in queries/*.sql and metrics/; pages only call metrics.read."""
     found = []
     for path in (ROOT / "dashboard.py", *sorted((ROOT / "views").glob("*.py"))):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -314,12 +326,12 @@ def test_the_scan_reports_values_spliced_into_sql() -> None:
         "parameter"]
     unreviewed = expression("f'SELECT * FROM practices WHERE practice_code = {code}'")
     assert "{code} spliced into SQL is not a reviewed identifier" in problems_in(
-        "metrics/results.py", 2, unreviewed)[0]
+        "metrics/read/source.py", 2, unreviewed)[0]
     for code in ("'SELECT * FROM t WHERE c = ' + value", "'DELETE FROM t WHERE c = %s' % v",
                  "'SELECT * FROM t WHERE c = {}'.format(v)"):
         assert "SQL built with %, + or .format()" in problems_in("metrics/x.py", 3,
                                                                   expression(code))[0]
     assert problems_in("metrics/refresh.py", 4, expression(
         "'SELECT count(*) FROM (' + engine.query_text('refresh_moved_patients')")) == []
-    assert problems_in("metrics/results.py", 5, expression(
+    assert problems_in("metrics/read/source.py", 5, expression(
         "f\"SELECT * FROM {source.table('group_indices')} WHERE level = ?\"")) == []

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from metrics import engine, reference
 from metrics.params import Params
-from metrics.results import ResultSource
+from metrics.read import ResultSource
 from metrics.schema import MODES
 from tests.builders import PRACTICE, appt, extract, one_row
 
@@ -268,12 +268,12 @@ NINE = [r for i in range(1, 10) for r in (
 
 
 def test_the_practice_table_in_its_own_view_is_exact() -> None:
-    from metrics import inferred
     from metrics.access import local_viewer
+    from metrics.read import inferred
 
     source = practice_source(extract(NINE), MARCH_2024)
     table = inferred.practice_monthly(source, PRACTICE, local_viewer())
-    row = table.frame.to_dicts()[0]
+    row = table.shown().to_dicts()[0]
     assert (row["slicc_inferred_numerator"], row["slicc_inferred_denominator"],
             row["gp_contacts"]) == (9, 10, 10)
     assert row["slicc_inferred"] == pytest.approx(0.9)
@@ -282,17 +282,17 @@ def test_the_practice_table_in_its_own_view_is_exact() -> None:
     assert "inferred variant" in table.title and "not SLICC" in table.scope
     gps = inferred.gp_lists(source, PRACTICE, local_viewer())
     assert gps.internal
-    assert gps.frame.select("inferred_gp", "slicc_inferred_numerator",
+    assert gps.shown().select("inferred_gp", "slicc_inferred_numerator",
                             "slicc_inferred_denominator").rows() == [("A", 9, 10)]
 
 
 def test_a_shared_view_controls_the_counts_and_shows_no_per_gp_table() -> None:
-    from metrics import inferred
     from metrics.access import Viewer
+    from metrics.read import inferred
 
     source = practice_source(extract(NINE), MARCH_2024)
     reviewer = Viewer(name="reviewer", role="reviewer", full_practices=frozenset())
-    row = inferred.practice_monthly(source, PRACTICE, reviewer).frame.to_dicts()[0]
+    row = inferred.practice_monthly(source, PRACTICE, reviewer).shown().to_dicts()[0]
     # NHS rule: 9 -> 10, 10 -> 10, ratio from the rounded counts
     assert (row["slicc_inferred_numerator"], row["slicc_inferred_denominator"],
             row["slicc_inferred"]) == ("10", "10", "1.0")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from metrics import build, results
+from metrics import build, read
 from metrics.methods import GENERAL_NOTES, INDEX_KEYS, INDICES, index
 from metrics.stats import SLICC_TARGETS
 from tests.test_results import hand_extract
@@ -15,7 +15,7 @@ from tests.test_results import hand_extract
 def columns(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     path = tmp_path_factory.mktemp("methods") / "hand.duckdb"
     build.rebuild(build.result_from_tables(hand_extract(), "test"), path)
-    return set(results.groups(results.open_results(path), "practice").columns)
+    return set(read.groups(read.open_results(path), "practice").columns)
 
 
 @pytest.mark.parametrize("key", INDEX_KEYS)

@@ -15,12 +15,10 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from metrics import build, pseudonym, results
+from metrics import build, cli, pseudonym, read
 from metrics.disclosure import NHS_RULE, NO_CONTROL
-from metrics.export import write_shared_exports
 from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
 from metrics.params import Params
-from metrics.store import connect_read_only
 from tests.builders import PRACTICE, appt, extract
 
 SALT = b"an-installation-salt-for-tests-0001"
@@ -115,12 +113,10 @@ def named_store(tmp_path: Path) -> Path:
 
 def test_shared_exports_with_gp_lists_carry_no_raw_name(tmp_path) -> None:
     db = named_store(tmp_path)
-    con = connect_read_only(db)
-    try:
-        paths = write_shared_exports(con, WINDOW, tmp_path / "out", NHS_RULE,
-                                     include_gp_lists=True)
-    finally:
-        con.close()
+    window = ["--start", WINDOW.window_start.isoformat(), "--end", WINDOW.window_end.isoformat()]
+    assert cli.main(["export", "--db", str(db), "--out", str(tmp_path / "out"), *window,
+                     "--disclosure", NHS_RULE.name, "--include-gp-lists"]) == 0
+    paths = sorted((tmp_path / "out").iterdir())
     everything = b"".join(p.read_bytes() for p in paths)
     for name in NAMES:
         assert name.encode() not in everything
@@ -136,11 +132,11 @@ def test_dashboard_exports_pseudonymise_and_the_screen_keeps_names(tmp_path, mon
     db = named_store(tmp_path)
     monkeypatch.setenv(build.DB_ENV, str(db))
     frame = pl.DataFrame({"named_gp": list(NAMES), "slicc": [0.5, 0.75]})
-    table = results.Table("practice_A81001_gp_lists", "named-GP lists", frame, "practice",
+    table = read.Table("practice_A81001_gp_lists", "named-GP lists", frame, "practice",
                           NO_CONTROL, internal=True)
-    sel = results.Selection(practice=PRACTICE)
-    csv = results.export_csv(table, WINDOW, sel)
-    workbook = load_workbook(io.BytesIO(results.export_xlsx(table, WINDOW, sel)))
+    sel = read.Selection(practice=PRACTICE)
+    csv = read.export_csv(table, WINDOW, sel)
+    workbook = load_workbook(io.BytesIO(read.export_xlsx(table, WINDOW, sel)))
     cells = [str(c) for row in workbook["data"].iter_rows(values_only=True) for c in row]
     salt = pseudonym.installation_salt(db)
     for name in NAMES:
@@ -159,19 +155,19 @@ def test_a_per_gp_table_names_no_one_in_cells_header_or_file_names(tmp_path,
                           "usual_gp_id": ["Dr Brown", "Dr Brown"],
                           "month": [date(2024, 3, 1), date(2024, 4, 1)],
                           "slicc": [0.5, 0.6]})
-    table = results.Table(f"practice_{PRACTICE}_list_Dr Brown_slicc_monthly",
+    table = read.Table(f"practice_{PRACTICE}_list_Dr Brown_slicc_monthly",
                           f"{PRACTICE}: monthly SLICC of Dr Brown's list", frame,
                           f"practice {PRACTICE}, named-GP list Dr Brown (internal use only)",
                           NO_CONTROL, internal=True)
-    sel = results.Selection(practice=PRACTICE)
+    sel = read.Selection(practice=PRACTICE)
     code = pseudonym.pseudonym("Dr Brown", pseudonym.installation_salt())
-    csv = results.export_csv(table, WINDOW, sel).decode()
+    csv = read.export_csv(table, WINDOW, sel).decode()
     assert "Dr Brown" not in csv
     assert f"# table: {PRACTICE}: monthly SLICC of {code}'s list" in csv
     assert csv.count(f"{code},{code},") == 2  # label and usual_gp_id cells
-    archive = zipfile.ZipFile(io.BytesIO(results.export_zip([table], WINDOW, sel)))
+    archive = zipfile.ZipFile(io.BytesIO(read.export_zip_of([table], WINDOW, sel)))
     assert archive.namelist() == [f"practice_{PRACTICE}_list_{code}_slicc_monthly.csv"]
-    assert results.export_name(table, "xlsx") == (f"practice_{PRACTICE}_list_{code}"
+    assert read.export_name(table, "xlsx") == (f"practice_{PRACTICE}_list_{code}"
                                                   "_slicc_monthly.xlsx")
 
 
@@ -205,24 +201,24 @@ def test_no_per_gp_download_or_zip_of_the_sample_store_names_a_clinician(
     from metrics.access import Viewer
 
     monkeypatch.setenv(build.DB_ENV, str(sample_db))
-    source = results.open_results(sample_db)
-    practice, gps = next((p, ids) for p in results.directory(source)["practice_code"]
-                         if (ids := results.gp_list_ids(source, p)))
+    source = read.open_results(sample_db)
+    practice, gps = next((p, ids) for p in read.directory(source)["practice_code"]
+                         if (ids := read.gp_list_ids(source, p)))
     own = Viewer(name="partner", role="practice", full_practices=frozenset({practice}),
                  per_gp=True)
-    sel = results.Selection(practice=practice)
+    sel = read.Selection(practice=practice)
     for gp in gps:
-        options = results.PracticeOptions(series="gp_list", gp_list=gp)
-        tables = results.practice_tables(source, sel, own, options)
+        options = read.PracticeOptions(series="gp_list", gp_list=gp)
+        tables = read.practice_tables(source, sel, own, options)
         per_gp = [t for t in tables.values() if t.internal]
         assert {t.key for t in per_gp} >= {f"practice_{practice}_list_{gp}_rolling_upc_spc",
                                            f"practice_{practice}_list_{gp}_slicc_monthly_spc"}
-        leaving = [results.export_csv(t, WINDOW, sel) for t in per_gp]
-        leaving += [unpacked(results.export_xlsx(t, WINDOW, sel)) for t in per_gp]
-        leaving += [results.export_name(t, s).encode() for t in per_gp for s in ("csv", "xlsx")]
-        shared = list({t.key: t for t in results.shareable(list(tables.values()),
+        leaving = [read.export_csv(t, WINDOW, sel) for t in per_gp]
+        leaving += [unpacked(read.export_xlsx(t, WINDOW, sel)) for t in per_gp]
+        leaving += [read.export_name(t, s).encode() for t in per_gp for s in ("csv", "xlsx")]
+        shared = list({t.key: t for t in read.shareable(list(tables.values()),
                                                            include_internal=True)}.values())
-        leaving.append(unpacked(results.export_zip(shared, WINDOW, sel)))
+        leaving.append(unpacked(read.export_zip_of(shared, WINDOW, sel)))
         everything = b"\n".join(leaving)
         for named in gps:
             assert named.encode() not in everything, named

@@ -4,26 +4,20 @@ GP-only export lacks."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import streamlit as st
 
 from metrics import gpad
 from metrics.charts import context as charts
-from metrics.store import connect_read_only
+from metrics.read import context as national
 from views import common
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def load(db: str, version: tuple[int, int], practice: str, pcn: str | None,
-         sub_icb: str | None) -> gpad.Context | None:
-    """GPAD context for one practice (cached per database version)."""
-    con = connect_read_only(Path(db))
-    try:
-        return gpad.context(con, practice, pcn, sub_icb)
-    finally:
-        con.close()
+def load(db: str, version: tuple[int, int], practice: str) -> gpad.Context | None:
+    """GPAD context for one practice (cached per database version), read through the store's
+    result source (metrics.read.context): the page opens no connection of its own."""
+    return national.context(common.source(db, version, None), practice)
 
 
 def share_text(frame: pl.DataFrame, level: str, month: object, measure: str,
@@ -49,12 +43,8 @@ def main() -> None:
         st.info("Choose a practice in the sidebar to see it against its PCN, its sub-ICB and "
                 "England.", icon=":material/touch_app:")
         st.stop()
-    _, _, directory = common.store_info(ctx.db, ctx.version)
-    rows = directory.filter(pl.col("practice_code") == code)
-    profile = rows.row(0, named=True) if rows.height else {}
     with common.error_panel("The national figures could not be loaded"):
-        data = load(ctx.db, ctx.version, code, profile.get("pcn_code"),
-                    profile.get("sub_icb_code"))
+        data = load(ctx.db, ctx.version, code)
     if data is None or data.frame.is_empty():
         st.info("No GPAD files are loaded. Load NHS England's practice-level files with "
                 "`python -m metrics ingest-gpad Practice_Level_Crosstab_*.csv`.",

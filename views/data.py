@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from metrics import build, results, uploads
+from metrics import build, uploads
 from metrics.changes import load_changes
 from metrics.ingest import (
     LOCAL_ID_PRESETS,
@@ -32,11 +32,11 @@ UPLOAD_TYPES = ["csv", "txt", "tsv", "parquet", "xlsx"]
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def current(db: str, version: tuple[int, int]) -> tuple[dict, dict, pl.DataFrame, pl.DataFrame]:
-    from metrics.store import read_meta
+    from metrics.read import data
 
     src = common.source(db, version, None)
-    return (read_meta(src.con), results.store_counts(src), results.store_report(src),
-            results.store_rejects(src))
+    return (data.store_meta(src), data.store_counts(src), data.store_report(src),
+            data.store_rejects(src))
 
 
 def show_current(db: Path) -> None:

@@ -22,23 +22,21 @@ def main() -> None:
     ctx = common.context()
     d = index(ctx.sel.index)
     st.title("Deprivation")
-    st.caption(f"{d.name} ({d.summary}) · {figures.window_text(ctx.params)} · IMD 2019 "
-               "quintile, Q1 = most deprived · NHS disclosure rule applied")
+    common.page_caption(f"{d.name} ({d.summary})", figures.window_text(ctx.params),
+                        "IMD 2019 quintile, Q1 = most deprived", "NHS disclosure rule applied")
     tables = common.tables(ctx, "deprivation")
     for band, heading, source in BANDS:
         st.subheader(heading)
         st.caption(source)
-        st.plotly_chart(figures.comparison_figure(
+        common.chart_and_table(figures.comparison_figure(
             tables[band], d.key, ctx.params,
             title=f"{d.name} by {heading.lower().replace(' band', '')} deprivation quintile",
-            sort="input"), key=f"deprivation_{band}")
-        common.show_table(tables[band], ctx)
+            sort="input"), tables[band], ctx, key=f"deprivation_{band}")
     st.subheader("Monthly SLICC by practice band")
-    st.plotly_chart(figures.trend_figure(
+    common.chart_and_table(figures.trend_figure(
         tables["practice_band_monthly"], ctx.params,
-        title="Monthly SLICC by practice deprivation quintile"), key="deprivation_trend")
-    with st.expander("Monthly figures"):
-        common.show_table(tables["practice_band_monthly"], ctx)
+        title="Monthly SLICC by practice deprivation quintile"), tables["practice_band_monthly"],
+        ctx, key="deprivation_trend", expander="Monthly figures")
 
 
 main()

@@ -1,16 +1,14 @@
 """Export: the data behind every chart and table, as shown, with the filters, window,
-definitions and disclosure rule written in a header block."""
+definitions and disclosure rule written in a header block. Every page's tables come through
+metrics.read.registry, the route `python -m metrics export` takes too."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from metrics import results
-from metrics.results import Table
+from metrics.read import registry
+from metrics.read.export import export_about, export_csv, export_name, export_xlsx
 from views import common
-
-PAGES = {"overview": "Overview", "practice": "My practice", "networks": "Networks",
-         "deprivation": "Deprivation"}
 
 
 def main() -> None:
@@ -26,44 +24,41 @@ def main() -> None:
         include_lists = st.checkbox(
             "Include named-GP lists (internal use only: figures about named staff)",
             value=False, key="include_gp_lists")
-    found: list[tuple[str, Table]] = []
+    query = common.url_query()
     with common.error_panel("The figures could not be loaded"):
-        practice = common.practice_options_from_url(ctx)
-    if practice.series == "gp_list" and practice.gp_list is None and st.query_params.get(
-            "gp_list"):
+        src = common.source(ctx.db, ctx.version, ctx.source_params)
+        practice = registry.decode("practice", query, src, ctx.sel)
+    if practice.series == "gp_list" and practice.gp_list is None and query.get("gp_list"):
         st.info("The named-GP list in the address is not one of this practice's lists, so it "
                 "is ignored: the practice's own monthly series is exported instead.",
                 icon=":material/info:")
-    options = {"practice": (practice,), "networks": (common.network_options_from_url(),)}
-    for page, title in PAGES.items():
-        for table in common.tables(ctx, page, options=options.get(page, ())).values():
-            found.append((title, table))
-    allowed = {t.key for t in results.shareable([t for _, t in found], include_lists)}
-    shown = {t.key: (page, t) for page, t in found if t.key in allowed}
+    with common.error_panel("The figures could not be loaded"):
+        shown = registry.export_tables(
+            src, ctx.sel, ctx.viewer, query, include_internal=include_lists,
+            tables=lambda page, options: common.tables(ctx, page, options=options))
     if not shown:
         st.info("Nothing to export for these filters.", icon=":material/search_off:")
         st.stop()
     key = st.selectbox("Table", list(shown), key="export_table",
                        format_func=lambda k: f"{shown[k][0]}: {shown[k][1].title}")
     page, table = shown[key]
-    about = results.export_about(table, ctx.params, ctx.sel)
+    about = export_about(table, ctx.params, ctx.sel)
     st.code("\n".join(f"# {k}: {v}" for k, v in about), language=None, wrap_lines=True)
-    frame = results.display_frame(table.frame)
+    frame = common.display_frame(table)
     st.dataframe(frame, column_config=common.column_config(frame), hide_index=True,
                  key="export_preview")
     left, middle, right = st.columns(3)
-    left.download_button("Download CSV", data=lambda: results.export_csv(table, ctx.params,
-                                                                          ctx.sel),
-                         file_name=results.export_name(table, "csv"), mime="text/csv",
+    left.download_button("Download CSV", data=lambda: export_csv(table, ctx.params, ctx.sel),
+                         file_name=export_name(table, "csv"), mime="text/csv",
                          key="export_csv", icon=":material/download:", type="primary")
     middle.download_button(
-        "Download XLSX", data=lambda: results.export_xlsx(table, ctx.params, ctx.sel),
-        file_name=results.export_name(table, "xlsx"), key="export_xlsx", icon=":material/download:",
+        "Download XLSX", data=lambda: export_xlsx(table, ctx.params, ctx.sel),
+        file_name=export_name(table, "xlsx"), key="export_xlsx", icon=":material/download:",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     everything = [t for _, t in shown.values()]
     right.download_button(
         f"Download all {len(everything)} tables (ZIP of CSV)",
-        data=lambda: results.export_zip(everything, ctx.params, ctx.sel),
+        data=lambda: registry.export_zip_of(everything, ctx.params, ctx.sel),
         file_name="continuity_tables.zip", mime="application/zip", key="export_zip",
         icon=":material/folder_zip:")
 

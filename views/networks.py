@@ -8,7 +8,8 @@ import streamlit as st
 
 from metrics.charts import dashboard_figures as figures
 from metrics.methods import index
-from metrics.results import NetworkOptions, Table
+from metrics.read.networks import NetworkOptions
+from metrics.read.table import Table
 from views import common
 
 GROUPS = {"pcn_code": "PCN", "personal_lists": "Personal lists", "practice_imd_quintile":
@@ -53,10 +54,10 @@ def main() -> None:
     ctx = common.context()
     d = index(ctx.sel.index)
     st.title("Networks")
-    st.caption(f"{d.name} ({d.summary}) · {figures.window_text(ctx.params)} · "
-               f"{figures.staff_text(d, ctx.params)} · NHS disclosure rule applied")
+    common.page_caption(f"{d.name} ({d.summary})", figures.window_text(ctx.params),
+                        figures.staff_text(d, ctx.params), "NHS disclosure rule applied")
     options = choices(ctx)
-    tables = common.tables(ctx, "networks", options=(options,))
+    tables = common.tables(ctx, "networks", options=options)
     funnel = tables["funnel"]
     code_col = "practice_code" if options.unit == "practice" else "pcn_code"
     selected = ctx.sel.practice if options.unit == "practice" else ctx.sel.pcn
@@ -70,27 +71,22 @@ def main() -> None:
         common.show_table(funnel, ctx)
 
     st.subheader("All PCNs side by side")
-    overall = None
-    values = tables["practices"].numeric()
-    if d.kind == "ratio" and values.height:
-        num = values[f"{d.key}_numerator"].sum()
-        den = values[f"{d.key}_denominator"].sum()
-        overall = num / den if den else None
-    st.plotly_chart(figures.comparison_figure(
+    everyone = tables["all"].numeric()  # the whole data's own row, as the Overview shows it
+    overall = everyone[d.value_col][0] if everyone.height else None
+    common.chart_and_table(figures.comparison_figure(
         tables["pcns"], d.key, ctx.params, title=f"{d.name} by PCN, with 95% intervals",
         highlight=label_of(tables["pcns"], "pcn_code", ctx.sel.pcn), reference=overall,
-        reference_label="All practices"), key="networks_pcns")
-    common.show_table(tables["pcns"], ctx, caption="Sorted by code, not ranked: intervals "
-                      "that overlap do not show a real difference.")
+        reference_label="All practices"), tables["pcns"], ctx, key="networks_pcns",
+        caption="Sorted by code, not ranked: intervals that overlap do not show a real "
+                "difference.")
 
     st.subheader("Practices within a PCN")
     if "pcn_practices" in tables:
         inner = tables["pcn_practices"]
-        st.plotly_chart(figures.comparison_figure(
+        common.chart_and_table(figures.comparison_figure(
             inner, d.key, ctx.params, title=f"{d.name}: {inner.title}",
-            highlight=label_of(inner, "practice_code", ctx.sel.practice)),
+            highlight=label_of(inner, "practice_code", ctx.sel.practice)), inner, ctx,
             key="networks_pcn_practices")
-        common.show_table(inner, ctx)
     else:
         st.info("Choose a PCN (or a practice) in the sidebar to see its practices.",
                 icon=":material/touch_app:")
@@ -101,14 +97,9 @@ def main() -> None:
         st.caption("XmR chart of the PCN's monthly SLICC (Making Data Count): hover a point "
                    "for why it is or is not special cause. Targets, rebasing and rolling UPC "
                    "are on the My practice page.")
-        badges = [f":{'blue' if k == 'improvement' else 'orange' if k == 'concern' else 'gray'}"
-                  f"-badge[{text}]" for k, text in figures.spc_icons(spc)]
-        if badges:
-            st.markdown(" ".join(badges))
-        st.plotly_chart(figures.spc_figure(spc, ctx.params, title=spc.title),
-                        key="networks_pcn_spc")
-        with st.expander("SPC figures"):
-            common.show_table(spc, ctx)
+        common.spc_badges(spc)
+        common.chart_and_table(figures.spc_figure(spc, ctx.params, title=spc.title), spc, ctx,
+                               key="networks_pcn_spc", expander="SPC figures")
 
     st.subheader("Continuity against list size")
     group = st.radio("Colour and shape by", list(GROUPS), format_func=GROUPS.get,

@@ -14,34 +14,34 @@ def headline(ctx: common.Context, summary: dict, latest: dict | None) -> None:
     """Four headline figures, each with its n and interval."""
     cols = st.columns(4)
     slicc = index("slicc")
-    cols[0].metric("SLICC over the window", common.metric_value(summary["slicc"], True),
-                   help=f"{slicc.full_name}: {slicc.formula}. Pooled over GP contacts.")
-    cols[0].caption(f"{common.count_text(summary['slicc_numerator'])} of "
+    common.headline(cols[0], "SLICC over the window", common.metric_value(summary["slicc"], True),
+                    f"{common.count_text(summary['slicc_numerator'])} of "
                     f"{common.count_text(summary['slicc_denominator'])} GP contacts · 95% CI "
                     f"{common.metric_value(summary['slicc_lci'], True)} to "
-                    f"{common.metric_value(summary['slicc_uci'], True)}")
+                    f"{common.metric_value(summary['slicc_uci'], True)}",
+                    help=f"{slicc.full_name}: {slicc.formula}. Pooled over GP contacts.")
     if latest is not None:
-        cols[1].metric(f"SLICC in {latest['month']:%b %Y}",
-                       common.metric_value(latest["slicc"], True),
-                       help="The last month of the window, pooled over GP contacts.")
-        cols[1].caption(f"{common.count_text(latest['slicc_numerator'])} of "
-                        f"{common.count_text(latest['slicc_denominator'])} GP contacts")
+        common.headline(cols[1], f"SLICC in {latest['month']:%b %Y}",
+                        common.metric_value(latest["slicc"], True),
+                        f"{common.count_text(latest['slicc_numerator'])} of "
+                        f"{common.count_text(latest['slicc_denominator'])} GP contacts",
+                        help="The last month of the window, pooled over GP contacts.")
     for col, key in ((cols[2], "upc"), (cols[3], "coc")):
         d = index(key)
-        col.metric(f"Mean {d.name}", common.metric_value(summary[d.value_col], False),
-                   help=f"{d.full_name}: {d.formula}. Mean of patient values.")
-        col.caption(f"n = {common.count_text(summary['eligible_patients'])} eligible patients "
-                    f"· 95% CI {common.metric_value(summary[f'{key}_lci'], False)} to "
-                    f"{common.metric_value(summary[f'{key}_uci'], False)}")
+        common.headline(col, f"Mean {d.name}", common.metric_value(summary[d.value_col], False),
+                        f"n = {common.count_text(summary['eligible_patients'])} eligible "
+                        f"patients · 95% CI {common.metric_value(summary[f'{key}_lci'], False)} "
+                        f"to {common.metric_value(summary[f'{key}_uci'], False)}",
+                        help=f"{d.full_name}: {d.formula}. Mean of patient values.")
 
 
 def main() -> None:
     ctx = common.context()
     d = index(ctx.sel.index)
     st.title("Continuity of care: overview")
-    st.caption(f"Every practice in the data · {figures.window_text(ctx.params)} · "
-               f"{figures.staff_text(d, ctx.params)} · comparisons show {d.name} "
-               f"({d.summary})")
+    common.page_caption("Every practice in the data", figures.window_text(ctx.params),
+                        figures.staff_text(d, ctx.params),
+                        f"comparisons show {d.name} ({d.summary})")
     tables = common.tables(ctx, "overview")
     summary = tables["summary"].numeric()
     if summary.height == 0 or summary["slicc_denominator"].fill_null(0).sum() == 0 and \
@@ -51,7 +51,7 @@ def main() -> None:
         st.stop()
     trend = tables["trend"].numeric().drop_nulls("slicc")
     latest = trend.row(-1, named=True) if trend.height else None
-    headline(ctx, tables["summary"].frame.row(0, named=True), latest)
+    headline(ctx, tables["summary"].shown().row(0, named=True), latest)
 
     st.subheader("PCNs against their size")
     funnel = tables["pcn_funnel"]
@@ -64,18 +64,17 @@ def main() -> None:
 
     st.subheader("PCNs side by side")
     overall = tables["all"].numeric()[d.value_col][0] if tables["all"].frame.height else None
-    st.plotly_chart(figures.comparison_figure(
+    common.chart_and_table(figures.comparison_figure(
         tables["pcns"], d.key, ctx.params, title=f"{d.name} by PCN, with 95% intervals",
-        reference=overall, reference_label="All practices"), key="overview_pcns")
-    common.show_table(tables["pcns"], ctx, caption="Sorted by PCN code, not ranked: "
-                      "intervals that overlap do not show a real difference.")
+        reference=overall, reference_label="All practices"), tables["pcns"], ctx,
+        key="overview_pcns", caption="Sorted by PCN code, not ranked: intervals that overlap "
+        "do not show a real difference.")
 
     st.subheader("Trend")
-    st.plotly_chart(figures.trend_figure(tables["trend"], ctx.params,
-                                         title="Monthly SLICC, all practices"),
-                    key="overview_trend")
-    with st.expander("Monthly figures"):
-        common.show_table(tables["trend"], ctx)
+    common.chart_and_table(figures.trend_figure(tables["trend"], ctx.params,
+                                                title="Monthly SLICC, all practices"),
+                           tables["trend"], ctx, key="overview_trend",
+                           expander="Monthly figures")
 
 
 main()

@@ -9,11 +9,9 @@ import streamlit as st
 
 from metrics.charts import dashboard_figures as figures
 from metrics.methods import index
-from metrics.results import PracticeOptions, Table
+from metrics.read.spc import PracticeOptions
+from metrics.read.table import Table
 from views import common, inferred
-
-ICON_COLOURS = {"improvement": "blue", "concern": "orange", "common": "gray", "pass": "blue",
-                "fail": "orange", "inconsistent": "gray"}
 
 
 def choices(ctx: common.Context, code: str) -> PracticeOptions:
@@ -50,14 +48,6 @@ def choices(ctx: common.Context, code: str) -> PracticeOptions:
                            peers=peers)
 
 
-def icons(table: Table) -> None:
-    """The SPC variation and assurance icons as badges (also drawn inside the chart)."""
-    badges = [f":{ICON_COLOURS.get(kind, 'gray')}-badge[{text}]"
-              for kind, text in figures.spc_icons(table)]
-    if badges:
-        st.markdown(" ".join(badges))
-
-
 def month_by_month(ctx: common.Context, code: str, tables: dict[str, Table]) -> None:
     """XmR charts of monthly SLICC and rolling UPC, then the decile chart."""
     spc = tables["spc"]
@@ -65,24 +55,22 @@ def month_by_month(ctx: common.Context, code: str, tables: dict[str, Table]) -> 
                "2.66 × mean moving range. Special cause: a point outside the limits, 7 in a "
                "row on one side, 7 rising or falling, or 2 of 3 near a limit. Hover a point "
                "for the reason. A month without contacts is a gap, never zero.")
-    icons(spc)
-    st.plotly_chart(figures.spc_figure(spc, ctx.params, title=f"{spc.title}"),
-                    key="practice_spc")
-    with st.expander("SPC figures (each month with its limits and reason)"):
-        common.show_table(spc, ctx)
+    common.spc_badges(spc)
+    common.chart_and_table(figures.spc_figure(spc, ctx.params, title=f"{spc.title}"), spc, ctx,
+                           key="practice_spc",
+                           expander="SPC figures (each month with its limits and reason)")
     if "rolling_upc_spc" in tables:
         upc = tables["rolling_upc_spc"]
         st.caption("Rolling UPC: mean of patient values over the 12 months ending with each "
                    "month (patients with at least the minimum contacts in those 12 months). "
                    "Neighbouring points share 11 months, so runs are expected: read it for "
                    "sustained change.")
-        icons(upc)
-        st.plotly_chart(figures.spc_figure(
+        common.spc_badges(upc)
+        common.chart_and_table(figures.spc_figure(
             upc, ctx.params, title=upc.title, value_col="upc_mean",
             n_col="eligible_patients", n_label="eligible patients",
-            period="12 months ending with each month"), key="practice_rolling_upc")
-        with st.expander("Rolling UPC figures"):
-            common.show_table(upc, ctx)
+            period="12 months ending with each month"), upc, ctx, key="practice_rolling_upc",
+            expander="Rolling UPC figures")
     else:
         st.info("Rolling UPC is not in this database yet: rebuild it on the Data page.",
                 icon=":material/update:")
@@ -111,25 +99,24 @@ def named_gp_lists(ctx: common.Context, tables: dict[str, Table]) -> None:
     key = st.radio("Index", ["slicc", "opr"], format_func=lambda k: index(k).name,
                    horizontal=True, key="list_index")
     d = index(key)
-    st.plotly_chart(figures.comparison_figure(
+    common.chart_and_table(figures.comparison_figure(
         tables["gp_lists"], key, ctx.params, title=f"{d.name} by named-GP list",
-        label_col="named_gp"), key="practice_gp_lists")
-    common.show_table(tables["gp_lists"], ctx, caption="list_patients = registered patients "
-                      "whose named GP this is (list size).")
+        label_col="named_gp"), tables["gp_lists"], ctx, key="practice_gp_lists",
+        caption="list_patients = registered patients whose named GP this is (list size).")
 
 
 def own_row(table: Table) -> dict:
-    return table.frame.row(0, named=True)
+    """The first row as shown (a suppressed figure as '*')."""
+    return table.shown().row(0, named=True)
 
 
 def headline(ctx: common.Context, tables: dict[str, Table]) -> None:
-    shown = tables["monthly"].frame
+    shown = tables["monthly"].shown()
     window = own_row(tables["window_slicc"])
     cols = st.columns(4)
     last = shown.row(-1, named=True)  # the window's last month, as shown (blank, * or a value)
-    cols[0].metric(f"SLICC in {last['month']:%b %Y}", common.metric_value(last["slicc"], True),
-                   help="The last month of the window, pooled over the GP contacts of "
-                        "named-GP patients. 'no data' means none that month, never 0%.")
+    help_last = ("The last month of the window, pooled over the GP contacts of named-GP "
+                 "patients. 'no data' means none that month, never 0%.")
     if last["slicc"] is None:
         earlier = shown.filter(pl.col("slicc").is_not_null())
         note = "No GP contacts of named-GP patients this month"
@@ -137,26 +124,28 @@ def headline(ctx: common.Context, tables: dict[str, Table]) -> None:
             prior = earlier.row(-1, named=True)
             note += (f"; last month with data {prior['month']:%b %Y}: "
                      f"{common.metric_value(prior['slicc'], True)}")
-        cols[0].caption(note)
     else:
-        cols[0].caption(f"{common.count_text(last['slicc_numerator'])} of "
-                        f"{common.count_text(last['slicc_denominator'])} GP contacts")
-    cols[1].metric(f"SLICC over {figures.window_text(ctx.params)}",
-                   common.metric_value(window["slicc"], True))
-    cols[1].caption(f"{common.count_text(window['slicc_numerator'])} of "
+        note = (f"{common.count_text(last['slicc_numerator'])} of "
+                f"{common.count_text(last['slicc_denominator'])} GP contacts")
+    common.headline(cols[0], f"SLICC in {last['month']:%b %Y}",
+                    common.metric_value(last["slicc"], True), note, help=help_last)
+    common.headline(cols[1], f"SLICC over {figures.window_text(ctx.params)}",
+                    common.metric_value(window["slicc"], True),
+                    f"{common.count_text(window['slicc_numerator'])} of "
                     f"{common.count_text(window['slicc_denominator'])} GP contacts · 95% CI "
                     f"{common.metric_value(window['slicc_lci'], True)} to "
                     f"{common.metric_value(window['slicc_uci'], True)}")
     for col, key, name in ((cols[2], "upc", "window"), (cols[3], "coc", "window_coc")):
         d = index(key)
         row = own_row(tables[name])
-        col.metric(f"Mean {d.name}, {figures.window_text(ctx.params)}",
-                   common.metric_value(row[d.value_col], False),
-                   help=f"{d.full_name}: {d.formula}. Mean of patient values over the "
-                        "window ending with the chosen month (move the end month to roll it).")
-        col.caption(f"n = {common.count_text(row['eligible_patients'])} eligible patients · "
-                    f"95% CI {common.metric_value(row[f'{key}_lci'], False)} to "
-                    f"{common.metric_value(row[f'{key}_uci'], False)}")
+        common.headline(
+            col, f"Mean {d.name}, {figures.window_text(ctx.params)}",
+            common.metric_value(row[d.value_col], False),
+            f"n = {common.count_text(row['eligible_patients'])} eligible patients · "
+            f"95% CI {common.metric_value(row[f'{key}_lci'], False)} to "
+            f"{common.metric_value(row[f'{key}_uci'], False)}",
+            help=f"{d.full_name}: {d.formula}. Mean of patient values over the window ending "
+                 "with the chosen month (move the end month to roll it).")
 
 
 def profile_line(ctx: common.Context, code: str) -> str:
@@ -196,7 +185,7 @@ def main() -> None:
     top = st.container()  # filled once the tables for the choices below are loaded
     st.subheader("Month by month")
     options = choices(ctx, code)
-    tables = common.tables(ctx, "practice", options=(options,))
+    tables = common.tables(ctx, "practice", options=options)
     if not tables:
         st.warning(f"Practice {code} is not in this database.", icon=":material/search_off:")
         st.stop()
@@ -205,12 +194,11 @@ def main() -> None:
         st.subheader(f"{d.name} against the PCN, the ICB and all practices")
         peers = tables["peers"]
         own = peers.numeric().row(0, named=True)
-        st.plotly_chart(figures.comparison_figure(
+        common.chart_and_table(figures.comparison_figure(
             peers, d.key, ctx.params, title=f"{d.name}: practice, PCN, ICB and all practices",
             label_col="unit", highlight=f"Practice {code}",
             n_summary=f"n = {own.get(figures.n_column(d)) or 0:,.0f} {figures.n_label(d)} in "
-                      "the practice", sort="input"), key="practice_peers")
-        common.show_table(peers, ctx)
+                      "the practice", sort="input"), peers, ctx, key="practice_peers")
 
     month_by_month(ctx, code, tables)
     named_gp_lists(ctx, tables)
@@ -222,10 +210,9 @@ def main() -> None:
                                  "attenders)", "by the patient's deprivation quintile"),
                                 strict=True):
         with tab:
-            st.plotly_chart(figures.comparison_figure(
+            common.chart_and_table(figures.comparison_figure(
                 tables[name], d.key, ctx.params, title=f"{d.name} {title}", sort="input"),
-                key=f"practice_{name}")
-            common.show_table(tables[name], ctx)
+                tables[name], ctx, key=f"practice_{name}")
 
     st.subheader("Who patients saw, and how")
     st.caption("Triage away from GPs is a main driver of falling continuity.")

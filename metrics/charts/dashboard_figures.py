@@ -27,7 +27,8 @@ from metrics.charts import (
 from metrics.charts.style import value_format
 from metrics.methods import IndexDefinition, index
 from metrics.params import STAFF_GROUP_LABELS, Params
-from metrics.results import ROLE_GROUP_ORDER, Table
+from metrics.read.labels import ROLE_GROUP_ORDER
+from metrics.read.table import Table
 from metrics.stats import FunnelResult, SpcResult
 
 NO_DATA = "No data for this selection"
@@ -247,7 +248,7 @@ def size_figure(table: Table, key: str, params: Params, *, title: str,
 
 def mix_figure(table: Table, params: Params, *, title: str, by: str) -> go.Figure:
     """Shares of attended appointments by role group or mode, per unit."""
-    from metrics.results import MODE_LABELS
+    from metrics.read.labels import MODE_LABELS
 
     frame = table.numeric()
     if frame.height == 0 or total_n(frame, "numerator") in (None, 0.0):

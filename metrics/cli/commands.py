@@ -165,8 +165,13 @@ def cmd_compute(args: argparse.Namespace, progress) -> int:
 
 
 def cmd_export(args: argparse.Namespace, progress) -> int:
+    """The Export page's tables for these filters (metrics.read.registry: one route to every
+    shareable file), one CSV each, under one rule: `nhs` controls every row, the selected
+    practice's too; `none` is exact throughout (the practice's own use)."""
+    from metrics import pseudonym
+    from metrics.access import Viewer
     from metrics.disclosure import RULES
-    from metrics.export import write_shared_exports
+    from metrics.read import registry
     from metrics.store import connect_read_only, read_meta
 
     con = connect_read_only(args.db)
@@ -174,10 +179,24 @@ def cmd_export(args: argparse.Namespace, progress) -> int:
         backend = engine.DuckDBBackend(con)
         recorded = read_meta(con).get("modes_recorded", "true") == "true"
         params = params_from(args, backend, recorded)
-        paths = write_shared_exports(con, params, args.out, RULES[args.disclosure],
-                                     include_gp_lists=args.include_gp_lists, progress=progress)
+        salt = pseudonym.connection_salt(con)
     finally:
         con.close()
+    bad = [o for o in args.option if "=" not in o]
+    if bad:
+        raise UsageError(f"--option takes KEY=VALUE, not {bad[0]!r}")
+    query = dict(option.split("=", 1) for option in args.option)
+    rule = RULES[args.disclosure]
+    viewer = Viewer(name="metrics export", role="export", per_gp=args.include_gp_lists,
+                    full_practices=None if rule.name == "none" else frozenset(),
+                    shared_rule=rule)
+    sel = registry.Selection(index=args.index, practice=args.practice, pcn=args.pcn)
+    source = registry.open_results(args.db, params, progress)
+    try:
+        paths = registry.write_export(source, sel, viewer, args.out, query,
+                                      include_internal=args.include_gp_lists, salt=salt)
+    finally:
+        source.con.close()
     for path in paths:
         print(f"written: {path}")
     return 0

@@ -174,8 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where DuckDB may spill to disk on big data")
 
     e = sub.add_parser("export", help="write shareable CSV files from the database",
-                       description="Write practice, PCN, sub-ICB, ICB, deprivation, age-band "
-                                   "and monthly SLICC tables with disclosure control. "
+                       description="Write the Export page's tables for these filters (every "
+                                   "page's tables, and practice, PCN, sub-ICB, ICB, "
+                                   "deprivation, age-band and monthly SLICC tables) with "
+                                   "disclosure control. "
                                    "Patient-level rows are never exported (rejected rows hold "
                                    "patient ids: get "
                                    "them with `ingest --rejects FILE`, for the practice's own "
@@ -188,6 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "for the practice's own use")
     e.add_argument("--include-gp-lists", action="store_true",
                    help="also export per-GP list figures (named staff: internal use only)")
+    e.add_argument("--practice", default=None, metavar="CODE",
+                   help="the selected practice (its My practice, inferred-GP and national "
+                        "context tables), as the dashboard's sidebar")
+    e.add_argument("--pcn", default=None, metavar="CODE", help="the selected PCN")
+    e.add_argument("--index", default="slicc", help="the index compared (default slicc)")
+    e.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a page's own choice as the dashboard's address holds it, e.g. "
+                        "scope=One ICB or series=Its PCN (repeatable)")
     add_param_arguments(e)
     cli_gpad.add_parser(sub)
     return parser

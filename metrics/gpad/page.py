@@ -13,8 +13,8 @@ from metrics.disclosure import DisclosureRule
 from metrics.engine import query_text
 from metrics.gpad.load import TABLE
 
-if TYPE_CHECKING:  # metrics.results imports the engine and stats: loaded only when used
-    from metrics.results import Table
+if TYPE_CHECKING:  # metrics.read imports the engine and stats: loaded only when used
+    from metrics.read.table import Table
 
 LEVEL_LABELS = {"practice": "Practice", "pcn": "PCN", "sub_icb": "Sub-ICB",
                 "england": "England"}
@@ -93,7 +93,7 @@ def unit_labels(ctx: Context) -> dict[str, str]:
 
 def context_table(ctx: Context) -> Table:
     """The figures behind the page, as a downloadable table: published counts, no control."""
-    from metrics.results import Table
+    from metrics.read.table import Table
 
     labels = unit_labels(ctx)
     frame = ctx.frame.select(

@@ -12,9 +12,10 @@ import polars as pl
 
 from metrics.access import Viewer
 from metrics.disclosure import NO_CONTROL
-from metrics.disclosure import apply as control
+from metrics.disclosure import apply_masked as control
 from metrics.engine import query_text
-from metrics.results import ResultSource, Table
+from metrics.read.source import ResultSource
+from metrics.read.table import Table
 
 NAME = "SLICC against the inferred regular GP"
 DEFINITION = ("inferred variant, not SLICC: the inferred regular GP of a month is the GP seen "
@@ -87,3 +88,19 @@ def gp_lists(source: ResultSource, practice: str, viewer: Viewer) -> Table | Non
                  f"{DEFINITION}", NO_CONTROL,
                  own_rows=f"practice {practice}: exact numbers (the practice's own view)",
                  internal=True)
+
+
+def inferred_tables(source: ResultSource, practice: str | None, viewer: Viewer
+                    ) -> dict[str, Table]:
+    """The inferred variant's tables of the selected practice (none when the store predates
+    it, or no practice is selected)."""
+    if practice is None:
+        return {}
+    out = {}
+    monthly = practice_monthly(source, practice, viewer)
+    if monthly is not None:
+        out["monthly"] = monthly
+    gps = gp_lists(source, practice, viewer)
+    if gps is not None:
+        out["gps"] = gps
+    return out
