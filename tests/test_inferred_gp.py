@@ -2,7 +2,8 @@
 extracts.
 
 Inferred regular GP for month m: the GP seen most, at least twice, in the calendar months
-m-12..m-1; a tie goes to the GP seen most recently, then the smallest clinician id.
+m-12..m-1; a tie goes to the GP seen most recently: whose latest contact is later in contact
+order (date, then time with a missing time later, then appointment id).
 SLICC_inferred(m) = GP contacts in m with that GP / GP contacts in m of patients who have one.
 Every case runs on the pure-Python reference and on the SQL pipeline (every engine of the
 `compute` fixture); the rolled-up levels are read from the DuckDB pipeline's table.
@@ -69,19 +70,29 @@ def test_a_tie_goes_to_the_gp_seen_most_recently(compute) -> None:
     tables = extract(rows)
     assert counts(month_row(compute(tables, MARCH_2024), date(2024, 3, 1))) == (2, 3, 3)
     assert reference.inferred_regular_gp(
-        [(date(2023, 6, 1), "A"), (date(2023, 7, 1), "A"), (date(2024, 1, 10), "B"),
-         (date(2024, 2, 10), "B")], date(2024, 3, 1)) == "B"
+        [((date(2023, 6, 1),), "A"), ((date(2023, 7, 1),), "A"), ((date(2024, 1, 10),), "B"),
+         ((date(2024, 2, 10),), "B")], date(2024, 3, 1)) == "B"
 
 
-def test_a_tie_on_count_and_last_date_goes_to_the_smallest_clinician_id(compute) -> None:
+@pytest.mark.parametrize(("last_a", "last_b", "inferred"), [
+    # A and B twice each, both last seen on 10 February
+    ((time(9, 0), "x2"), (time(11, 0), "x3"), "B"),   # B at 11:00 is later than A at 9:00
+    ((None, "x2"), (time(11, 0), "x3"), "A"),         # A with no time is later than any time
+    ((time(9, 0), "x9"), (time(9, 0), "x2"), "A"),    # same time: the larger appointment id
+], ids=["later-time", "missing-time-is-later", "same-time-larger-appointment-id"])
+def test_a_tie_on_count_and_last_day_goes_to_the_gp_seen_later_that_day(
+        compute, last_a: tuple, last_b: tuple, inferred: str) -> None:
     rows = [
-        appt("p1", date(2024, 1, 10), "B"), appt("p1", date(2024, 1, 10), "A"),
-        appt("p1", date(2024, 2, 10), "B"), appt("p1", date(2024, 2, 10), "A"),
-        appt("p1", date(2024, 3, 5), "A"),  # with A: 1 of 1 (0 of 1 had it been B)
+        appt("p1", date(2024, 1, 10), "A", appointment_id="a1"),
+        appt("p1", date(2024, 1, 11), "B", appointment_id="b1"),
+        appt("p1", date(2024, 2, 10), "A", at=last_a[0], appointment_id=last_a[1]),
+        appt("p1", date(2024, 2, 10), "B", at=last_b[0], appointment_id=last_b[1]),
+        appt("p1", date(2024, 3, 5), inferred, appointment_id="m1"),  # with the inferred GP
+        appt("p1", date(2024, 3, 6), "C", appointment_id="m2"),
     ]
     tables = extract(rows)
-    assert counts(month_row(compute(tables, MARCH_2024), date(2024, 3, 1))) == (1, 1, 1)
-    assert reference_counts(tables, MARCH_2024, date(2024, 3, 1)) == (1, 1, 1)
+    assert counts(month_row(compute(tables, MARCH_2024), date(2024, 3, 1))) == (1, 2, 2)
+    assert reference_counts(tables, MARCH_2024, date(2024, 3, 1)) == (1, 2, 2)
 
 
 def test_the_history_is_the_twelve_calendar_months_before_the_month(compute) -> None:
@@ -211,9 +222,12 @@ ROLES = ("gp", "gp", "gp", "gp_registrar", "locum_gp", "nurse", "admin")
 def extracts(draw: st.DrawFn) -> tuple[dict[str, pl.DataFrame], Params]:
     start = draw(st.sampled_from(STARTS))
     pids = [f"p{i}" for i in range(draw(st.integers(1, 4)))]
+    # A few busy days that many rows share: GPs tied on count and last day (docs/methods.md s.5)
+    offsets = st.integers(-430, 100)
+    busy = draw(st.lists(offsets, min_size=1, max_size=6))
     rows = [
         appt(draw(st.sampled_from(pids)),
-             start + timedelta(days=draw(st.integers(-430, 100))),
+             start + timedelta(days=draw(st.one_of(st.sampled_from(busy), offsets))),
              draw(st.sampled_from(CLINICIANS)), role=draw(st.sampled_from(ROLES)),
              status=draw(st.sampled_from(("attended",) * 5 + ("did_not_attend",))),
              mode=draw(st.sampled_from(MODES)),
