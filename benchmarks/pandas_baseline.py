@@ -16,15 +16,14 @@ import numpy as np
 import pandas as pd
 
 from metrics.params import Params
-from metrics.schema import GP_ROLES, ROLES
+from metrics.schema import GP_ROLES, STAFF_GROUP_ROLES
 
 INDICES = ("upc", "coc", "secon", "mmci", "hhi", "kpc")
 
 
 def staff_roles(group: str) -> set[str]:
     """Roles counted for the patient indices under a staff-group option."""
-    return {"gp": set(GP_ROLES), "clinical": set(ROLES) - {"admin", "unknown"},
-            "all": set(ROLES)}[group]
+    return set(STAFF_GROUP_ROLES[group])
 
 
 def registered_practice(appointments: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:

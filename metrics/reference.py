@@ -11,13 +11,12 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
-from math import ceil
 
 import polars as pl
 from dateutil.relativedelta import relativedelta
 
 from metrics.params import Params
-from metrics.schema import GP_ROLES, ROLES
+from metrics.schema import GP_ROLES, IMD_QUINTILE_OF_DECILE, STAFF_GROUP_ROLES
 
 # ---- the indices of one patient (clinician ids in contact order) --------------------------
 
@@ -95,8 +94,7 @@ class Contact:
 
 
 def _staff_roles(group: str) -> set[str]:
-    return {"gp": set(GP_ROLES), "clinical": set(ROLES) - {"admin", "unknown"},
-            "all": set(ROLES)}[group]
+    return set(STAFF_GROUP_ROLES[group])
 
 
 def registered_practices(tables: dict[str, pl.DataFrame]) -> dict[str, str]:
@@ -205,7 +203,7 @@ def named_gp_ratios(tables: dict[str, pl.DataFrame], params: Params) -> dict[str
 
 
 def imd_quintile(decile: int | None) -> int | None:
-    return None if decile is None else ceil(decile / 2)
+    return None if decile is None else IMD_QUINTILE_OF_DECILE[decile]
 
 
 # ---- inferred regular GP (exports that name no GP; docs/methods.md s.5) ---------------------

@@ -30,7 +30,16 @@ import numpy as np
 import polars as pl
 from scipy.special import expit, ndtri
 
-from metrics.schema import AGE_BANDS, GP_ROLES, MODES, ROLES, SEXES, STATUSES, TABLES
+from metrics.schema import (
+    AGE_BANDS,
+    GP_ROLES,
+    IMD_QUINTILE_OF_DECILE,
+    MODES,
+    ROLES,
+    SEXES,
+    STATUSES,
+    TABLES,
+)
 
 Progress = Callable[[str, float], None]
 
@@ -191,7 +200,7 @@ def _deciles(n: int, pcn_of: np.ndarray, rng: np.random.Generator) -> np.ndarray
 def _interleaved(deciles: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Practice indices taking turns across deprivation quintiles (random order within each),
     so that whatever is dealt out in this order is balanced across quintiles."""
-    quintile = (deciles + 1) // 2
+    quintile = np.array([IMD_QUINTILE_OF_DECILE[int(d)] for d in deciles])
     groups = [list(rng.permutation(np.flatnonzero(quintile == q))) for q in np.unique(quintile)]
     order: list[int] = []
     while any(groups):

@@ -301,3 +301,23 @@ def test_rollups_come_from_patients_not_from_practice_means(compute) -> None:
     bands = {(r["band_source"], r["imd_quintile"]): r for r in out["deprivation"].to_dicts()}
     assert bands[("practice", "1")]["upc_mean"] == 0.5
     assert bands[("practice", "5")]["eligible_patients"] == 3
+
+
+def test_staff_groups_and_deprivation_quintiles_have_one_definition() -> None:
+    """docs/methods.md s.1 and s.7, spelled out: the SQL reads these through the engine's
+    role_groups and imd_quintiles tables, the reference and the sample through the constants."""
+    from metrics.engine import parameter_frames
+    from metrics.schema import IMD_QUINTILE_OF_DECILE, STAFF_GROUP_ROLES
+
+    assert STAFF_GROUP_ROLES["gp"] == ("gp", "gp_registrar", "locum_gp")
+    assert set(STAFF_GROUP_ROLES["clinical"]) == {
+        "gp", "gp_registrar", "locum_gp", "nurse", "pharmacist", "physiotherapist", "paramedic",
+        "physician_associate", "social_prescriber", "other_clinical"}  # not admin, unknown
+    assert set(STAFF_GROUP_ROLES["all"]) == {*STAFF_GROUP_ROLES["clinical"], "admin", "unknown"}
+    # quintile = ceil(decile / 2), 1 = most deprived
+    assert IMD_QUINTILE_OF_DECILE == {1: 1, 2: 1, 3: 2, 4: 2, 5: 3, 6: 3, 7: 4, 8: 4, 9: 5,
+                                      10: 5}
+    frames = parameter_frames(WINDOW.with_(staff_group="clinical"))
+    assert dict(frames["imd_quintiles"].rows()) == IMD_QUINTILE_OF_DECILE
+    counted = frames["role_groups"].filter("in_staff_group")["role"].to_list()
+    assert set(counted) == set(STAFF_GROUP_ROLES["clinical"])
