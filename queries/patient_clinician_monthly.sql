@@ -17,12 +17,17 @@
 -- contact_order is the one SQL definition of "later" for the tie-breaks (docs/methods.md s.1):
 -- date, then time with a missing time after any given time, then appointment_id, then the
 -- practice booked under; structs compare field by field, so the largest is the latest. (A
--- patient's contacts are unique on the last two fields, so the order has no ties.)
+-- patient's contacts are unique on the last two fields, so the order has no ties.) The flag
+-- is spelled out rather than sorting a NULL time last, because engines sort a NULL inside a
+-- struct differently; as a CASE without ELSE it is a nullable field, which Spark's Arrow export
+-- needs inside a struct that may itself be NULL (no contacts of that kind in the month).
 WITH ordered AS (
     SELECT patient_key, clinician_key, appointment_date, counted, gp_counted, in_window,
            CAST(year(appointment_date) * 12 + month(appointment_date) AS INTEGER)
                AS month_number,
-           struct_pack(day := appointment_date, time_missing := appointment_time IS NULL,
+           struct_pack(day := appointment_date,
+                       time_missing := CASE WHEN appointment_time IS NULL THEN TRUE
+                                            WHEN appointment_time IS NOT NULL THEN FALSE END,
                        at := appointment_time, appointment_id := appointment_id,
                        booked := booked_practice_code) AS contact_order
     FROM contacts
