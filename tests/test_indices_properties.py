@@ -36,8 +36,9 @@ def extracts(draw: st.DrawFn) -> tuple[dict[str, pl.DataFrame], Params]:
         twin = bool(rows) and draw(st.booleans())
         rows.append(appt(
             rows[-1]["patient_id"] if twin else draw(st.sampled_from(pids)),
+            # look-back, window, after; often the window's first days, which most windows hold
             rows[-1]["appointment_date"] if twin
-            else start + timedelta(days=draw(st.integers(-400, 120))),  # look-back, window, after
+            else start + timedelta(days=draw(st.one_of(st.integers(0, 3), st.integers(-400, 120)))),
             draw(st.sampled_from(CLINICIANS)),
             role=draw(st.sampled_from(ROLES)),
             status=draw(st.sampled_from(("attended",) * 5 + ("did_not_attend", "cancelled"))),

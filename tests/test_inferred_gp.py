@@ -263,6 +263,36 @@ def test_inferred_slicc_equals_the_reference(compute, case) -> None:
                                                        / denominator) if denominator else None)
 
 
+GPS = ("A", "B", "C")
+SAME_DAY_TIMES = (None, time(9), time(9, 30), time(14))
+
+
+@st.composite
+def same_day_ties(draw: st.DrawFn) -> tuple[dict[str, pl.DataFrame], str]:
+    """Three GPs seen twice each before March, all last on 10 February at drawn times and ids,
+    and a March contact with one of them; with the GP who should be inferred."""
+    rows, last = [], {}
+    for n, gp in enumerate(GPS):
+        at = draw(st.sampled_from(SAME_DAY_TIMES))
+        appointment_id = f"{draw(st.integers(0, 3))}{gp}"
+        rows += [appt("p1", date(2024, 1, 10 + n), gp, appointment_id=f"j{gp}"),
+                 appt("p1", date(2024, 2, 10), gp, at=at, appointment_id=appointment_id)]
+        # contact order: a missing time after any time, then the larger appointment id
+        last[gp] = (at is None, at or time(0), appointment_id)
+    rows.append(appt("p1", date(2024, 3, 5), draw(st.sampled_from(GPS)), appointment_id="m"))
+    return extract(rows), max(GPS, key=last.__getitem__)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=same_day_ties())
+def test_gps_tied_on_count_and_last_day_go_to_the_one_seen_later_that_day(compute, case) -> None:
+    tables, inferred = case
+    march_gp = tables["appointments"]["clinician_id"][-1]
+    expected = (int(march_gp == inferred), 1, 1)
+    assert counts(month_row(compute(tables, MARCH_2024), date(2024, 3, 1))) == expected
+    assert reference_counts(tables, MARCH_2024, date(2024, 3, 1)) == expected
+
+
 # ---- what the practice page shows -----------------------------------------------------------
 
 
