@@ -28,11 +28,12 @@ def staff_roles(group: str) -> set[str]:
 
 def registered_practice(appointments: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     """patient_id -> practice_code and usual_gp_id: the patients file, else (unregistered
-    patients) the practice of the latest appointment."""
+    patients) the practice of the latest appointment in contact order (docs/methods.md s.1)."""
     known = patients[["patient_id", "practice_code", "usual_gp_id"]]
     others = appointments[~appointments["patient_id"].isin(known["patient_id"])]
-    latest = (others.sort_values("appointment_date")
-              .groupby("patient_id", as_index=False).last()[["patient_id", "practice_code"]])
+    order = ["appointment_date", "appointment_time", "appointment_id", "practice_code"]
+    latest = (others.sort_values(order, na_position="last", kind="stable")
+              .groupby("patient_id", as_index=False).tail(1)[["patient_id", "practice_code"]])
     latest["usual_gp_id"] = None
     return pd.concat([known, latest], ignore_index=True)
 
