@@ -16,24 +16,24 @@ import numpy as np
 import pandas as pd
 
 from metrics.params import Params
-from metrics.schema import GP_ROLES, ROLES
+from metrics.schema import GP_ROLES, STAFF_GROUP_ROLES
 
 INDICES = ("upc", "coc", "secon", "mmci", "hhi", "kpc")
 
 
 def staff_roles(group: str) -> set[str]:
     """Roles counted for the patient indices under a staff-group option."""
-    return {"gp": set(GP_ROLES), "clinical": set(ROLES) - {"admin", "unknown"},
-            "all": set(ROLES)}[group]
+    return set(STAFF_GROUP_ROLES[group])
 
 
 def registered_practice(appointments: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     """patient_id -> practice_code and usual_gp_id: the patients file, else (unregistered
-    patients) the practice of the latest appointment."""
+    patients) the practice of the latest appointment in contact order (docs/methods.md s.1)."""
     known = patients[["patient_id", "practice_code", "usual_gp_id"]]
     others = appointments[~appointments["patient_id"].isin(known["patient_id"])]
-    latest = (others.sort_values("appointment_date")
-              .groupby("patient_id", as_index=False).last()[["patient_id", "practice_code"]])
+    order = ["appointment_date", "appointment_time", "appointment_id", "practice_code"]
+    latest = (others.sort_values(order, na_position="last", kind="stable")
+              .groupby("patient_id", as_index=False).tail(1)[["patient_id", "practice_code"]])
     latest["usual_gp_id"] = None
     return pd.concat([known, latest], ignore_index=True)
 

@@ -9,7 +9,6 @@ Progress goes to a callback; the caller draws it (st.progress / st.spinner).
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -23,20 +22,26 @@ from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
 from metrics.params import Params, counted_modes
 from metrics.previous import previous_path, swap_in
 from metrics.sample import SampleConfig, generate
-from metrics.store import connect_read_only, read_meta, side_file, write_store
+from metrics.store import (  # noqa: F401  (DB_ENV, DEFAULT_DB: as the dashboard imports them)
+    DB_ENV,
+    DEFAULT_DB,
+    connect_read_only,
+    default_db,
+    read_meta,
+    side_file,
+    write_store,
+)
 
 Progress = Callable[[str, float], None]
 
-DB_ENV = "CONTINUITY_DB"
-DEFAULT_DB = Path("data/continuity.duckdb")
 # About 40 practices x 27 months at a tenth of real list sizes: ~0.5M appointments, a few
 # seconds to generate and compute, and every index looks as it does at full scale.
 DEFAULT_SAMPLE = SampleConfig(scale=0.1)
 
 
 def db_path() -> Path:
-    """The dashboard's database: $CONTINUITY_DB, or data/continuity.duckdb."""
-    return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+    """The dashboard's database: metrics.store.default_db, as the CLI's."""
+    return default_db()
 
 
 def result_from_tables(tables: dict[str, pl.DataFrame], preset: str,

@@ -20,7 +20,7 @@ from dateutil.relativedelta import relativedelta
 from metrics import pipeline_manifest
 from metrics.params import Params
 from metrics.pipeline_manifest import Step
-from metrics.schema import GP_ROLES, ROLES, TABLES
+from metrics.schema import GP_ROLES, IMD_QUINTILE_OF_DECILE, ROLES, STAFF_GROUP_ROLES, TABLES
 
 QUERIES_DIR = pipeline_manifest.QUERIES_DIR
 
@@ -172,8 +172,7 @@ def lookback_start(params: Params) -> date:
 
 def parameter_frames(params: Params) -> dict[str, pl.DataFrame]:
     """The small tables through which a Params reaches the SQL."""
-    in_group = {"gp": set(GP_ROLES), "clinical": set(ROLES) - {"admin", "unknown"},
-                "all": set(ROLES)}[params.staff_group]
+    in_group = set(STAFF_GROUP_ROLES[params.staff_group])
     return {
         "run_params": pl.DataFrame(
             {
@@ -195,6 +194,10 @@ def parameter_frames(params: Params) -> dict[str, pl.DataFrame]:
             }
         ),
         "months": months_frame(months_in(params)),
+        "imd_quintiles": pl.DataFrame(
+            {"imd_decile": list(IMD_QUINTILE_OF_DECILE),
+             "imd_quintile": list(IMD_QUINTILE_OF_DECILE.values())},
+            schema={"imd_decile": pl.Int32, "imd_quintile": pl.Int32}),
     }
 
 

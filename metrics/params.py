@@ -10,10 +10,10 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 
-from metrics.schema import DEFAULT_MODES, MODES, STAFF_GROUPS
+from metrics.schema import DEFAULT_MODES, GP_ROLES, MODES, STAFF_GROUPS
 
 STAFF_GROUP_LABELS = {
-    "gp": "GP (gp, gp_registrar, locum_gp)",
+    "gp": f"GP ({', '.join(GP_ROLES)})",
     "clinical": "clinical (every direct-patient-care role)",
     "all": "all roles",
 }

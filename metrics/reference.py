@@ -11,13 +11,12 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
-from math import ceil
 
 import polars as pl
 from dateutil.relativedelta import relativedelta
 
 from metrics.params import Params
-from metrics.schema import GP_ROLES, ROLES
+from metrics.schema import GP_ROLES, IMD_QUINTILE_OF_DECILE, STAFF_GROUP_ROLES
 
 # ---- the indices of one patient (clinician ids in contact order) --------------------------
 
@@ -62,11 +61,14 @@ def kpc(window: Sequence[tuple[date, str]], history: Sequence[tuple[date, str]])
     return known / len(window)
 
 
-def usual_provider(contacts: Sequence[tuple[date, str]]) -> str:
-    """Most contacts; tie -> latest contact date; further tie -> smallest clinician id."""
+def usual_provider(contacts: Sequence[tuple[tuple, str]]) -> str:
+    """Most contacts; tie -> seen most recently, i.e. the latest contact in contact order;
+    further tie -> smallest clinician id (docs/methods.md s.3). `contacts`: (contact-order key,
+    clinician), the key as Contact.order_key gives it."""
     counts = Counter(c for _, c in contacts)
-    last = {c: max(d for d, cc in contacts if cc == c) for c in counts}
-    return min(counts, key=lambda c: (-counts[c], -last[c].toordinal(), c))
+    last = {c: max(k for k, cc in contacts if cc == c) for c in counts}
+    # max keeps the first of equals: in sorted order, the smallest id
+    return max(sorted(counts), key=lambda c: (counts[c], last[c]))
 
 
 PATIENT_INDICES = {"upc": upc, "coc": coc, "secon": secon, "mmci": mmci, "hhi": hhi}
@@ -86,14 +88,13 @@ class Contact:
     role: str
 
     def order_key(self) -> tuple:
-        # missing time sorts after any given time
+        """Place in contact order (docs/methods.md s.1): missing time after any given time."""
         return (self.day, self.at is None, self.at or time(0), self.appointment_id,
                 self.booked_practice_code)
 
 
 def _staff_roles(group: str) -> set[str]:
-    return {"gp": set(GP_ROLES), "clinical": set(ROLES) - {"admin", "unknown"},
-            "all": set(ROLES)}[group]
+    return set(STAFF_GROUP_ROLES[group])
 
 
 def registered_practices(tables: dict[str, pl.DataFrame]) -> dict[str, str]:
@@ -156,7 +157,8 @@ def patient_indices(tables: dict[str, pl.DataFrame], params: Params) -> dict[str
             "practice_code": window[0].practice_code,
             "contacts": len(seq),
             "clinicians": len(set(seq)),
-            "usual_clinician_id": usual_provider([(c.day, c.clinician_id) for c in window]),
+            "usual_clinician_id": usual_provider([(c.order_key(), c.clinician_id)
+                                                  for c in window]),
         }
         for name, fn in PATIENT_INDICES.items():
             row[name] = fn(seq) if eligible else None
@@ -201,17 +203,18 @@ def named_gp_ratios(tables: dict[str, pl.DataFrame], params: Params) -> dict[str
 
 
 def imd_quintile(decile: int | None) -> int | None:
-    return None if decile is None else ceil(decile / 2)
+    return None if decile is None else IMD_QUINTILE_OF_DECILE[decile]
 
 
 # ---- inferred regular GP (exports that name no GP; docs/methods.md s.5) ---------------------
 
 
-def inferred_regular_gp(history: Sequence[tuple[date, str]], month: date) -> str | None:
+def inferred_regular_gp(history: Sequence[tuple[tuple, str]], month: date) -> str | None:
     """The GP seen most, at least twice, in the 12 calendar months before `month` (its first
-    day); tie -> seen most recently; further tie -> smallest id. `history`: (date, GP) contacts."""
+    day); tie -> seen most recently; further tie -> smallest id (usual_provider's rule).
+    `history`: (contact-order key, GP) contacts; a key starts with the contact's date."""
     first = month.replace(day=1) - relativedelta(months=12)
-    seen = [(d, c) for d, c in history if first <= d < month.replace(day=1)]
+    seen = [(k, c) for k, c in history if first <= k[0] < month.replace(day=1)]
     if not seen:
         return None
     gp = usual_provider(seen)
@@ -224,9 +227,9 @@ def inferred_slicc_monthly(tables: dict[str, pl.DataFrame], params: Params
     contacts in the month (SLICC's contacts) against the patient's inferred GP for that month."""
     history_start = params.window_start.replace(day=1) - relativedelta(months=12)
     contacts = counted_contacts(tables, params.with_(window_start=history_start), set(GP_ROLES))
-    by_patient: dict[str, list[tuple[date, str]]] = defaultdict(list)
+    by_patient: dict[str, list[tuple[tuple, str]]] = defaultdict(list)
     for c in contacts:
-        by_patient[c.patient_id].append((c.day, c.clinician_id))
+        by_patient[c.patient_id].append((c.order_key(), c.clinician_id))
     sums: dict[tuple[str, str], Counter] = defaultdict(Counter)
     for c in contacts:
         if c.day < params.window_start:

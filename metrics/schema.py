@@ -29,6 +29,13 @@ STATUSES: tuple[str, ...] = ("attended", "did_not_attend", "cancelled", "booked"
 MODES: tuple[str, ...] = ("face_to_face", "telephone", "video_online", "home_visit", "unknown")
 DEFAULT_MODES: tuple[str, ...] = ("face_to_face", "telephone", "video_online", "home_visit")
 STAFF_GROUPS: tuple[str, ...] = ("gp", "clinical", "all")
+# The roles each staff group counts (docs/methods.md s.1): the one definition, which the SQL
+# reads through the engine's role_groups table.
+STAFF_GROUP_ROLES: dict[str, tuple[str, ...]] = {
+    "gp": GP_ROLES, "clinical": CLINICAL_ROLES, "all": ROLES}
+# IMD 2019 decile -> deprivation quintile, ceil(decile / 2), 1 = most deprived (docs/methods.md
+# s.7): the one definition, which the SQL reads through the engine's imd_quintiles table.
+IMD_QUINTILE_OF_DECILE: dict[int, int] = {decile: (decile + 1) // 2 for decile in range(1, 11)}
 AGE_BANDS: tuple[str, ...] = ("0-4", "5-17", "18-39", "40-64", "65-74", "75+")
 SEXES: tuple[str, ...] = ("F", "M", "other", "unknown")
 

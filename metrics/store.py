@@ -16,6 +16,7 @@ metrics.schema and this module.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -29,9 +30,20 @@ from metrics.ingest import KEYS, IngestReport, IngestResult, TableCounts
 from metrics.schema import TABLES, column_names, create_table_sql
 from metrics.swap import clean_stale_side_files, side_file, swap_in
 
+# The database every entry point (dashboard, CLI) uses unless given one: one definition.
+DB_ENV = "CONTINUITY_DB"
 DEFAULT_DB = Path("data/continuity.duckdb")
+DB_HELP = f"database file (default ${DB_ENV}, else {DEFAULT_DB})"
 SCHEMA_VERSION = "1"
 Progress = Callable[[str, float], None]
+
+
+
+def default_db() -> Path:
+    """$CONTINUITY_DB, else data/continuity.duckdb: the dashboard and the CLI read the same
+    setting, so a database chosen once is the one both use."""
+    return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+
 
 REJECTS_SQL = ("CREATE TABLE ingest_rejects (\"table\" VARCHAR, file VARCHAR, line BIGINT, "
                "\"column\" VARCHAR, reason VARCHAR, raw_value VARCHAR)")
@@ -258,7 +270,7 @@ def building(db_path: Path, copy: bool = False, keep_previous: bool = True
         raise
 
 
-def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: bool = False,
+def write_store(result: IngestResult, db_path: Path | None = None, *, append: bool = False,
                 after_load: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
                 progress: Progress | None = None, keep_previous: bool = True) -> Path:
     """Build the database beside `db_path`, then swap it in atomically; returns `db_path`.
@@ -266,15 +278,15 @@ def write_store(result: IngestResult, db_path: Path = DEFAULT_DB, *, append: boo
     `append=True` keeps the existing store's rows, deduplicated on each table's key (the new
     ingest wins), and every other table it holds (results, refresh state, GPAD) as it was.
     `after_load(con)` runs on the new database before it is swapped in (the engine stores its
-    result tables there)."""
-    db_path = Path(db_path)
+    result tables there). `db_path`: default_db() when not given."""
+    db_path = Path(db_path) if db_path is not None else default_db()
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create the folder for {db_path} ({_first_line(exc)})") from None
     if db_path.is_dir():
         raise StoreError(f"{db_path} is a folder: give a database file name such as "
-                         "data/continuity.duckdb")
+                         f"{DEFAULT_DB}")
     if db_path.exists() and db_path.stat().st_size and not is_duckdb_file(db_path):
         raise StoreError(f"{db_path} exists and is not a DuckDB database: refusing to "
                          "replace it (give another --db file)")
@@ -318,9 +330,10 @@ def is_duckdb_file(path: Path) -> bool:
         return False
 
 
-def connect_read_only(db_path: Path = DEFAULT_DB) -> duckdb.DuckDBPyConnection:
-    """A fresh read-only connection (one per caller: connections are not shared)."""
-    db_path = Path(db_path)
+def connect_read_only(db_path: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A fresh read-only connection (one per caller: connections are not shared);
+    `db_path`: default_db() when not given."""
+    db_path = Path(db_path) if db_path is not None else default_db()
     if not db_path.is_file():
         raise StoreError(f"no database at {db_path}: build one with `python -m metrics ingest`")
     if not is_duckdb_file(db_path):

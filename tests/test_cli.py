@@ -262,6 +262,28 @@ def test_export_writes_shareable_files_without_patient_rows(
         assert "disclosure" in text.lower(), f.name  # every export states its rule
 
 
+def test_without_db_the_cli_uses_continuity_db_as_the_dashboard_does(
+        extract: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """No --db: ingest, export and undo use $CONTINUITY_DB (else data/continuity.duckdb), the
+    database the dashboard opens (metrics.build.db_path)."""
+    from metrics import build
+
+    chosen = tmp_path / "chosen" / "continuity.duckdb"
+    monkeypatch.setenv("CONTINUITY_DB", str(chosen))
+    monkeypatch.chdir(tmp_path)  # the fallback would land in tmp_path/data
+    assert build.db_path() == chosen
+    assert run(["ingest", *extract], capsys)[0] == 0
+    assert chosen.is_file() and not (tmp_path / "data").exists()
+    assert table_counts(chosen)["appointments"] > 0
+    code, _, err = run(["export", "--out", str(tmp_path / "shared"), *WINDOW], capsys)
+    assert (code, err) == (0, "")  # read back from the same file
+    assert any((tmp_path / "shared").iterdir())
+    help_text = subprocess.run([sys.executable, "-m", "metrics", "ingest", "--help"],
+                               capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert "$CONTINUITY_DB" in " ".join(help_text.split())
+
+
 def test_sample_takes_pcns_and_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["sample", "--out", str(tmp_path), "--scale", "0.01", "--practices", "3",
                         "--pcns", "2", "--months", "2", "--end", "2024-06-30"], capsys)

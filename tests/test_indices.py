@@ -167,13 +167,35 @@ def test_an_unlisted_patient_belongs_where_their_last_contact_in_contact_order_w
                                                       "u2": "B82002"}
 
 
-def test_usual_provider_ties_go_to_the_most_recent_then_smallest_id(compute) -> None:
-    appointments = visits("p1", "ABBA") + [
-        appt("p2", date(2024, 2, 1), "B"), appt("p2", date(2024, 2, 1), "A"),
-    ]
+def test_usual_provider_ties_go_to_the_one_seen_most_recently(compute) -> None:
+    appointments = visits("p1", "ABBA")
     out = compute(extract(appointments), WINDOW)
-    assert patient(out, "p1")["usual_clinician_id"] == "A"  # 2 each, A seen last
-    assert patient(out, "p2")["usual_clinician_id"] == "A"  # same day: smallest id
+    assert patient(out, "p1")["usual_clinician_id"] == "A"  # 2 each, A seen on the later day
+    assert reference.patient_indices(extract(appointments), WINDOW)["p1"][
+        "usual_clinician_id"] == "A"
+
+
+SAME_DAY = date(2024, 2, 1)
+
+
+@pytest.mark.parametrize(("a", "b", "usual"), [
+    # A and B seen once each, on the same day: "most recently" is later in contact order
+    ((time(9, 0), "1"), (time(11, 0), "2"), "B"),     # B at 11:00 is later than A at 9:00
+    ((time(16, 0), "1"), (time(8, 30), "2"), "A"),    # whichever id, the time decides
+    ((None, "1"), (time(17, 0), "2"), "A"),           # a missing time is later than any time
+    ((time(10, 0), "2"), (None, "1"), "B"),
+    ((time(10, 0), "2"), (time(10, 0), "1"), "A"),    # same time: larger appointment id
+    ((None, "1"), (None, "2"), "B"),                  # both missing: larger appointment id
+], ids=["later-time", "later-time-smaller-id", "missing-time-a", "missing-time-b",
+        "same-time-larger-id", "both-missing-larger-id"])
+def test_usual_provider_ties_on_the_same_day_go_to_the_later_time_then_appointment_id(
+        compute, a: tuple, b: tuple, usual: str) -> None:
+    """docs/methods.md s.3: not the smallest clinician id."""
+    appointments = [appt("p1", SAME_DAY, "A", at=a[0], appointment_id=a[1]),
+                    appt("p1", SAME_DAY, "B", at=b[0], appointment_id=b[1])]
+    tables = extract(appointments)
+    assert patient(compute(tables, WINDOW), "p1")["usual_clinician_id"] == usual
+    assert reference.patient_indices(tables, WINDOW)["p1"]["usual_clinician_id"] == usual
 
 
 def test_kpc_looks_back_365_days_before_each_contact_even_before_the_window(compute) -> None:
@@ -279,3 +301,23 @@ def test_rollups_come_from_patients_not_from_practice_means(compute) -> None:
     bands = {(r["band_source"], r["imd_quintile"]): r for r in out["deprivation"].to_dicts()}
     assert bands[("practice", "1")]["upc_mean"] == 0.5
     assert bands[("practice", "5")]["eligible_patients"] == 3
+
+
+def test_staff_groups_and_deprivation_quintiles_have_one_definition() -> None:
+    """docs/methods.md s.1 and s.7, spelled out: the SQL reads these through the engine's
+    role_groups and imd_quintiles tables, the reference and the sample through the constants."""
+    from metrics.engine import parameter_frames
+    from metrics.schema import IMD_QUINTILE_OF_DECILE, STAFF_GROUP_ROLES
+
+    assert STAFF_GROUP_ROLES["gp"] == ("gp", "gp_registrar", "locum_gp")
+    assert set(STAFF_GROUP_ROLES["clinical"]) == {
+        "gp", "gp_registrar", "locum_gp", "nurse", "pharmacist", "physiotherapist", "paramedic",
+        "physician_associate", "social_prescriber", "other_clinical"}  # not admin, unknown
+    assert set(STAFF_GROUP_ROLES["all"]) == {*STAFF_GROUP_ROLES["clinical"], "admin", "unknown"}
+    # quintile = ceil(decile / 2), 1 = most deprived
+    assert IMD_QUINTILE_OF_DECILE == {1: 1, 2: 1, 3: 2, 4: 2, 5: 3, 6: 3, 7: 4, 8: 4, 9: 5,
+                                      10: 5}
+    frames = parameter_frames(WINDOW.with_(staff_group="clinical"))
+    assert dict(frames["imd_quintiles"].rows()) == IMD_QUINTILE_OF_DECILE
+    counted = frames["role_groups"].filter("in_staff_group")["role"].to_list()
+    assert set(counted) == set(STAFF_GROUP_ROLES["clinical"])

@@ -29,11 +29,16 @@ def extracts(draw: st.DrawFn) -> tuple[dict[str, pl.DataFrame], Params]:
     start = draw(st.sampled_from(STARTS))
     n_patients = draw(st.integers(1, 5))
     pids = [f"p{i}" for i in range(n_patients)]
-    rows = []
+    rows: list[dict] = []
     for k in range(draw(st.integers(0, 40))):
+        # Half the rows are a same-day twin of the row before (same patient and day, any
+        # clinician and time): usual-provider ties within one day (docs/methods.md s.3) are common.
+        twin = bool(rows) and draw(st.booleans())
         rows.append(appt(
-            draw(st.sampled_from(pids)),
-            start + timedelta(days=draw(st.integers(-400, 120))),  # look-back, window, after
+            rows[-1]["patient_id"] if twin else draw(st.sampled_from(pids)),
+            # look-back, window, after; often the window's first days, which most windows hold
+            rows[-1]["appointment_date"] if twin
+            else start + timedelta(days=draw(st.one_of(st.integers(0, 3), st.integers(-400, 120)))),
             draw(st.sampled_from(CLINICIANS)),
             role=draw(st.sampled_from(ROLES)),
             status=draw(st.sampled_from(("attended",) * 5 + ("did_not_attend", "cancelled"))),

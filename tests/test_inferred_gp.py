@@ -2,7 +2,8 @@
 extracts.
 
 Inferred regular GP for month m: the GP seen most, at least twice, in the calendar months
-m-12..m-1; a tie goes to the GP seen most recently, then the smallest clinician id.
+m-12..m-1; a tie goes to the GP seen most recently: whose latest contact is later in contact
+order (date, then time with a missing time later, then appointment id).
 SLICC_inferred(m) = GP contacts in m with that GP / GP contacts in m of patients who have one.
 Every case runs on the pure-Python reference and on the SQL pipeline (every engine of the
 `compute` fixture); the rolled-up levels are read from the DuckDB pipeline's table.
@@ -69,19 +70,29 @@ def test_a_tie_goes_to_the_gp_seen_most_recently(compute) -> None:
     tables = extract(rows)
     assert counts(month_row(compute(tables, MARCH_2024), date(2024, 3, 1))) == (2, 3, 3)
     assert reference.inferred_regular_gp(
-        [(date(2023, 6, 1), "A"), (date(2023, 7, 1), "A"), (date(2024, 1, 10), "B"),
-         (date(2024, 2, 10), "B")], date(2024, 3, 1)) == "B"
+        [((date(2023, 6, 1),), "A"), ((date(2023, 7, 1),), "A"), ((date(2024, 1, 10),), "B"),
+         ((date(2024, 2, 10),), "B")], date(2024, 3, 1)) == "B"
 
 
-def test_a_tie_on_count_and_last_date_goes_to_the_smallest_clinician_id(compute) -> None:
+@pytest.mark.parametrize(("last_a", "last_b", "inferred"), [
+    # A and B twice each, both last seen on 10 February
+    ((time(9, 0), "x2"), (time(11, 0), "x3"), "B"),   # B at 11:00 is later than A at 9:00
+    ((None, "x2"), (time(11, 0), "x3"), "A"),         # A with no time is later than any time
+    ((time(9, 0), "x9"), (time(9, 0), "x2"), "A"),    # same time: the larger appointment id
+], ids=["later-time", "missing-time-is-later", "same-time-larger-appointment-id"])
+def test_a_tie_on_count_and_last_day_goes_to_the_gp_seen_later_that_day(
+        compute, last_a: tuple, last_b: tuple, inferred: str) -> None:
     rows = [
-        appt("p1", date(2024, 1, 10), "B"), appt("p1", date(2024, 1, 10), "A"),
-        appt("p1", date(2024, 2, 10), "B"), appt("p1", date(2024, 2, 10), "A"),
-        appt("p1", date(2024, 3, 5), "A"),  # with A: 1 of 1 (0 of 1 had it been B)
+        appt("p1", date(2024, 1, 10), "A", appointment_id="a1"),
+        appt("p1", date(2024, 1, 11), "B", appointment_id="b1"),
+        appt("p1", date(2024, 2, 10), "A", at=last_a[0], appointment_id=last_a[1]),
+        appt("p1", date(2024, 2, 10), "B", at=last_b[0], appointment_id=last_b[1]),
+        appt("p1", date(2024, 3, 5), inferred, appointment_id="m1"),  # with the inferred GP
+        appt("p1", date(2024, 3, 6), "C", appointment_id="m2"),
     ]
     tables = extract(rows)
-    assert counts(month_row(compute(tables, MARCH_2024), date(2024, 3, 1))) == (1, 1, 1)
-    assert reference_counts(tables, MARCH_2024, date(2024, 3, 1)) == (1, 1, 1)
+    assert counts(month_row(compute(tables, MARCH_2024), date(2024, 3, 1))) == (1, 2, 2)
+    assert reference_counts(tables, MARCH_2024, date(2024, 3, 1)) == (1, 2, 2)
 
 
 def test_the_history_is_the_twelve_calendar_months_before_the_month(compute) -> None:
@@ -211,17 +222,21 @@ ROLES = ("gp", "gp", "gp", "gp_registrar", "locum_gp", "nurse", "admin")
 def extracts(draw: st.DrawFn) -> tuple[dict[str, pl.DataFrame], Params]:
     start = draw(st.sampled_from(STARTS))
     pids = [f"p{i}" for i in range(draw(st.integers(1, 4)))]
-    rows = [
-        appt(draw(st.sampled_from(pids)),
-             start + timedelta(days=draw(st.integers(-430, 100))),
-             draw(st.sampled_from(CLINICIANS)), role=draw(st.sampled_from(ROLES)),
-             status=draw(st.sampled_from(("attended",) * 5 + ("did_not_attend",))),
-             mode=draw(st.sampled_from(MODES)),
-             at=draw(st.sampled_from((None, time(9), time(14)))),
-             practice=draw(st.sampled_from((PRACTICE, "B82002"))),
-             appointment_id=f"{draw(st.integers(0, 99)):02d}-{k}")
-        for k in range(draw(st.integers(0, 45)))
-    ]
+    rows: list[dict] = []
+    for k in range(draw(st.integers(0, 45))):
+        # Half the rows are a same-day twin of the row before (same patient and day, any GP and
+        # time): GPs tied on count and last day (docs/methods.md s.5) are common.
+        twin = bool(rows) and draw(st.booleans())
+        rows.append(appt(
+            rows[-1]["patient_id"] if twin else draw(st.sampled_from(pids)),
+            rows[-1]["appointment_date"] if twin
+            else start + timedelta(days=draw(st.integers(-430, 100))),
+            draw(st.sampled_from(CLINICIANS)), role=draw(st.sampled_from(ROLES)),
+            status=draw(st.sampled_from(("attended",) * 5 + ("did_not_attend",))),
+            mode=draw(st.sampled_from(MODES)),
+            at=draw(st.sampled_from((None, time(9), time(14)))),
+            practice=draw(st.sampled_from((PRACTICE, "B82002"))),
+            appointment_id=f"{draw(st.integers(0, 99)):02d}-{k}"))
     params = Params(start, start + timedelta(days=draw(st.integers(0, 80))),
                     staff_group=draw(st.sampled_from(("gp", "clinical"))),
                     modes=tuple(draw(st.sets(st.sampled_from(MODES), min_size=1))),
@@ -246,6 +261,36 @@ def test_inferred_slicc_equals_the_reference(compute, case) -> None:
         denominator = row["slicc_inferred_denominator"]
         assert row["slicc_inferred"] == (pytest.approx(row["slicc_inferred_numerator"]
                                                        / denominator) if denominator else None)
+
+
+GPS = ("A", "B", "C")
+SAME_DAY_TIMES = (None, time(9), time(9, 30), time(14))
+
+
+@st.composite
+def same_day_ties(draw: st.DrawFn) -> tuple[dict[str, pl.DataFrame], str]:
+    """Three GPs seen twice each before March, all last on 10 February at drawn times and ids,
+    and a March contact with one of them; with the GP who should be inferred."""
+    rows, last = [], {}
+    for n, gp in enumerate(GPS):
+        at = draw(st.sampled_from(SAME_DAY_TIMES))
+        appointment_id = f"{draw(st.integers(0, 3))}{gp}"
+        rows += [appt("p1", date(2024, 1, 10 + n), gp, appointment_id=f"j{gp}"),
+                 appt("p1", date(2024, 2, 10), gp, at=at, appointment_id=appointment_id)]
+        # contact order: a missing time after any time, then the larger appointment id
+        last[gp] = (at is None, at or time(0), appointment_id)
+    rows.append(appt("p1", date(2024, 3, 5), draw(st.sampled_from(GPS)), appointment_id="m"))
+    return extract(rows), max(GPS, key=last.__getitem__)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=same_day_ties())
+def test_gps_tied_on_count_and_last_day_go_to_the_one_seen_later_that_day(compute, case) -> None:
+    tables, inferred = case
+    march_gp = tables["appointments"]["clinician_id"][-1]
+    expected = (int(march_gp == inferred), 1, 1)
+    assert counts(month_row(compute(tables, MARCH_2024), date(2024, 3, 1))) == expected
+    assert reference_counts(tables, MARCH_2024, date(2024, 3, 1)) == expected
 
 
 # ---- what the practice page shows -----------------------------------------------------------

@@ -6,16 +6,19 @@ from __future__ import annotations
 from datetime import date, time
 from pathlib import Path
 
+import duckdb
 import openpyxl
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from metrics.engine import DuckDBBackend, query_text, register_tables
 from metrics.ingest import (
     ExtractFiles,
     IngestError,
     PracticeInfo,
+    empty_table,
     tidy_code,
     tidy_id,
     tidy_text,
@@ -276,6 +279,39 @@ def test_without_a_patients_file_patients_come_from_the_appointments(tmp_path: P
     assert result.tables["patients"].select("patient_id", "practice_code").rows() == [
         ("P1", "B82002")]
     assert result.report.counts["patients"].synthesised == 1
+
+
+def _sql_practice_of_unlisted(appointments: pl.DataFrame) -> dict[str, str]:
+    """queries/pipeline/patients/patient_practice.sql on these appointments, with nobody in the
+    patients extract."""
+    con = duckdb.connect()
+    try:
+        backend = DuckDBBackend(con)
+        register_tables(backend, {"appointments": appointments,
+                                  "patients": empty_table("patients"),
+                                  "practices": empty_table("practices")})
+        placed = backend.fetch(query_text("patient_practice"))
+    finally:
+        con.close()
+    return dict(placed.select("patient_id", "practice_code").rows())
+
+
+@pytest.mark.parametrize(("rows", "latest"), [
+    # same day: a missing time is later than any given time, wherever the row is read
+    ([appointment(1, "P1", "2024-03-01", practice="B82002"),
+      appointment(2, "P1", "2024-03-01", practice="A81001", at="10:00")], "B82002"),
+    # same day and time: the larger appointment_id is later, not the row read last
+    ([appointment(2, "P1", "2024-03-01", practice="A81001", at="10:00"),
+      appointment(1, "P1", "2024-03-01", practice="B82002", at="10:00")], "A81001"),
+], ids=["missing-time-is-latest", "then-appointment-id"])
+def test_without_a_patients_file_latest_means_last_in_contact_order_as_in_sql(
+        tmp_path: Path, rows: list[tuple], latest: str) -> None:
+    """docs/methods.md s.1 and s.2: ingest's derived patients and patient_practice.sql place a
+    patient at the practice of the same latest appointment."""
+    result = ingest(canonical(tmp_path, rows), national_ids=True)
+    derived = dict(result.tables["patients"].select("patient_id", "practice_code").rows())
+    assert derived == {"P1": latest}
+    assert _sql_practice_of_unlisted(result.tables["appointments"]) == {"P1": latest}
 
 
 def test_usual_gp_file_sets_the_named_gp(tmp_path: Path) -> None:

@@ -50,10 +50,18 @@ def kind(dtype: pl.DataType) -> str:
 
 
 def as_text_times(frame: pl.DataFrame) -> pl.DataFrame:
-    """DuckDB's TIME columns as the fixed-width text Spark carries them in (metrics.spark)."""
+    """DuckDB's TIME columns, and TIME fields of struct columns (the contact-order key of
+    patient_clinician_monthly.sql), as the fixed-width text Spark carries them in
+    (metrics.spark)."""
     from metrics.spark import time_text
 
-    return time_text(frame)
+    nested = [
+        pl.col(name).struct.with_fields(
+            *(pl.field(f.name).dt.strftime("%H:%M:%S%.6f") for f in dtype.fields
+              if f.dtype == pl.Time))
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Struct) and any(f.dtype == pl.Time for f in dtype.fields)]
+    return time_text(frame.with_columns(nested) if nested else frame)
 
 
 def values_equal(left: object, right: object) -> bool:

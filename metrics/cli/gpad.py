@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from metrics.store import DB_HELP, default_db
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """The `ingest-gpad` subcommand on the CLI's subparsers."""
@@ -21,8 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "file given twice or a practice-month in two files is counted once.")
     p.add_argument("files", type=Path, nargs="+", metavar="FILE",
                    help="one or more Practice_Level_Crosstab CSV files")
-    p.add_argument("--db", type=Path, default=Path("data/continuity.duckdb"), metavar="FILE",
-                   help="database file to add them to (default data/continuity.duckdb)")
+    p.add_argument("--db", type=Path, default=default_db(), metavar="FILE",
+                   help=f"{DB_HELP}, to add them to")
 
 
 def cmd_ingest_gpad(args: argparse.Namespace, progress: object = None) -> int:

@@ -11,6 +11,7 @@ from metrics.cli.base import PATIENT_LEVEL, OneLineParser
 from metrics.mapping import available_presets
 from metrics.sample import SampleConfig
 from metrics.schema import DEFAULT_MODES, MODES, STAFF_GROUPS
+from metrics.store import DB_HELP, default_db
 
 DESCRIPTION = """\
 Continuity of care for general practice: how often patients see the same clinician.
@@ -131,8 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "practices, or change another practice's PCN, sub-ICB, ICB "
                                    "or patients, needs --confirm-changes.")
     add_extract_arguments(i, required=True)
-    i.add_argument("--db", type=Path, default=Path("data/continuity.duckdb"), metavar="FILE",
-                   help="database file (default data/continuity.duckdb)")
+    i.add_argument("--db", type=Path, default=default_db(), metavar="FILE",
+                   help=DB_HELP)
     i.add_argument("--append", action="store_true",
                    help="add to what the database holds instead of replacing it; when the "
                         "new rows bring the data one complete month further, the stored "
@@ -149,8 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "ingest-gpad or the Data page) replaced, kept beside it as "
                                    "FILE.previous. Running undo again brings the undone load "
                                    "back. Exit code 2 when there is nothing to undo.")
-    u.add_argument("--db", type=Path, default=Path("data/continuity.duckdb"), metavar="FILE",
-                   help="database file (default data/continuity.duckdb)")
+    u.add_argument("--db", type=Path, default=default_db(), metavar="FILE",
+                   help=DB_HELP)
 
     c = sub.add_parser("compute", help="compute every index and write CSV files",
                        description="Compute UPC, COC, SECON, MMCI, HHI, KPC, SLICC and OPR from "
@@ -182,8 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "patient ids: get "
                                    "them with `ingest --rejects FILE`, for the practice's own "
                                    "use); per-GP lists only when asked.")
-    e.add_argument("--db", type=Path, default=Path("data/continuity.duckdb"), metavar="FILE",
-                   help="database file (default data/continuity.duckdb)")
+    e.add_argument("--db", type=Path, default=default_db(), metavar="FILE",
+                   help=DB_HELP)
     e.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     e.add_argument("--disclosure", choices=("nhs", "none"), default="nhs",
                    help="nhs (default): small counts suppressed and rounded; none: exact numbers "

@@ -13,11 +13,14 @@ from metrics.ingest.report import REJECT_SCHEMA, IngestError, IngestReport, Prac
 
 
 def _visit_order(appts: pl.DataFrame) -> pl.Expr:
-    """One Int64 that orders visits by date, time (missing first) and position read: days x
-    86,401 time slots x 2^31 rows stays below 2^63 for dates to 2100."""
-    seconds = (pl.col("appointment_time").cast(pl.Int64) // 1_000_000_000 + 1).fill_null(0)
-    slot = pl.col("appointment_date").cast(pl.Int64) * 86_401 + seconds
-    return slot * (1 << 31) + pl.int_range(pl.len(), dtype=pl.Int64)
+    """Each visit's rank in contact order (docs/methods.md s.1: date, time with a missing time
+    last, appointment_id, practice code), so "where last seen" is the practice that
+    queries/pipeline/patients/patient_practice.sql gives a patient missing from the patients
+    extract."""
+    c = pl.col
+    return pl.arg_sort_by(
+        c("appointment_date"), c("appointment_time").is_null(), c("appointment_time"),
+        c("appointment_id"), c("practice_code")).arg_sort().cast(pl.Int64)
 
 
 def _patients_from_appointments(appts: pl.DataFrame) -> pl.DataFrame:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from metrics.schema import IMD_QUINTILE_OF_DECILE
+
 QUINTILE_LABELS = {"1": "Q1 most deprived", "2": "Q2", "3": "Q3", "4": "Q4",
                    "5": "Q5 least deprived", "unknown": "Not known"}
 CONTACTS_BANDS = ("1", "2-3", "4-6", "7-11", "12+")
@@ -29,12 +31,6 @@ BREAKDOWN_NAMES = {"age_band": "age band", "contacts_band": "contacts in the win
 
 def label_quintile(col: str) -> pl.Expr:
     return pl.col(col).replace_strict(QUINTILE_LABELS, default=pl.col(col)).alias("label")
-
-
-# IMD 2019 decile -> deprivation quintile, ceil(decile / 2), 1 = most deprived (docs/methods.md
-# s.7). The Python side's one definition; metrics.schema is to hold it for the SQL side too
-# (IMD_QUINTILE_OF_DECILE), and this module then imports it from there.
-IMD_QUINTILE_OF_DECILE: dict[int, int] = {decile: (decile + 1) // 2 for decile in range(1, 11)}
 
 
 def imd_quintile(decile: pl.Expr) -> pl.Expr:

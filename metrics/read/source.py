@@ -18,6 +18,7 @@ import polars as pl
 from metrics import engine
 from metrics.params import Params
 from metrics.read.labels import imd_quintile
+from metrics.schema import IMD_QUINTILE_OF_DECILE
 
 LEVELS = (
     "practice", "pcn", "sub_icb", "icb", "all", "practice_imd_quintile", "patient_imd_quintile",
@@ -85,9 +86,12 @@ MULTI_PRACTICE_LEVELS = ("pcn", "sub_icb", "icb", "all", "practice_imd_quintile"
 
 
 def group_practices(source: ResultSource) -> pl.DataFrame:
-    """(level, group_code, practices) for every group of practices (queries/group_practices)."""
+    """(level, group_code, practices) for every group of practices
+    (queries/reads/group_practices.sql)."""
     if source.group_practice_rows is None:
-        sql = engine.query_text("group_practices").format(table=source.table("group_indices"))
+        pairs = ", ".join(f"({d}, {q})" for d, q in IMD_QUINTILE_OF_DECILE.items())
+        sql = engine.query_text("group_practices").format(table=source.table("group_indices"),
+                                                          imd_quintiles=pairs)
         source.group_practice_rows = source.query(sql).with_columns(
             pl.col("practices").cast(pl.Int64))
     return source.group_practice_rows

@@ -22,7 +22,7 @@ from metrics.sample.config import (
     SUB_ICB_CODES,
     SampleConfig,
 )
-from metrics.schema import ROLES
+from metrics.schema import IMD_QUINTILE_OF_DECILE, ROLES
 
 
 @dataclass
@@ -84,7 +84,7 @@ def _deciles(n: int, pcn_of: np.ndarray, rng: np.random.Generator) -> np.ndarray
 def _interleaved(deciles: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Practice indices taking turns across deprivation quintiles (random order within each),
     so that whatever is dealt out in this order is balanced across quintiles."""
-    quintile = (deciles + 1) // 2
+    quintile = np.array([IMD_QUINTILE_OF_DECILE[int(d)] for d in deciles])
     groups = [list(rng.permutation(np.flatnonzero(quintile == q))) for q in np.unique(quintile)]
     order: list[int] = []
     while any(groups):

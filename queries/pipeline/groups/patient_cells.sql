@@ -6,14 +6,14 @@
 -- GP's list, bands inside the practice). Roll-ups sum patient rows into cells first and cells
 -- into groups after, so that fan-out happens once per cell (about 25,000 cells for 640,000
 -- patients at 10 million appointments), not once per patient; sums are exact either way.
---   imd_quintile: the patient's own LSOA band, ceil(decile / 2), 'unknown' when missing;
+--   imd_quintile: the patient's own LSOA band (the imd_quintiles parameter table:
+--                 metrics/schema.IMD_QUINTILE_OF_DECILE), 'unknown' when missing;
 --   age_band: 'unknown' when missing;
 --   contacts_band: counted contacts in the window, 1, 2-3, 4-6, 7-11, 12+ (frequent attenders).
 WITH attributes AS (
     SELECT pk.patient_key, pk.practice_code, pk.usual_gp_id, pk.usual_gp_key,
            coalesce(pk.age_band, 'unknown') AS age_band,
-           coalesce(CAST(CAST(ceil(pk.imd_decile / 2.0) AS INTEGER) AS VARCHAR), 'unknown')
-               AS imd_quintile,
+           coalesce(CAST(q.imd_quintile AS VARCHAR), 'unknown') AS imd_quintile,
            CASE WHEN pc.contacts >= 12 THEN '12+'
                 WHEN pc.contacts >= 7 THEN '7-11'
                 WHEN pc.contacts >= 4 THEN '4-6'
@@ -21,6 +21,7 @@ WITH attributes AS (
                 ELSE '1' END AS contacts_band
     FROM patient_keys pk
     JOIN patient_contacts pc ON pc.patient_key = pk.patient_key
+    LEFT JOIN imd_quintiles q ON q.imd_decile = pk.imd_decile
 ),
 -- The distinct cells are numbered, then patients join their cell: the cells are sorted (about
 -- 25,000 at 10M appointments), not every patient (a rank over all of them sorts on one thread).

@@ -1,7 +1,9 @@
 -- inferred_gp: per patient and calendar month of the window in which the patient has a GP
 -- contact, the inferred regular GP, for exports that name no GP (docs/methods.md s.5): the GP seen most, at
 -- least twice, in the 12 calendar months before the month (m-12 .. m-1); a tie goes to the GP
--- seen most recently (latest contact date), a further tie to the smallest clinician_id.
+-- seen most recently (whose latest contact is later in contact order, docs/methods.md s.1:
+-- date, time with a missing time later, appointment_id), a further tie (not reached: one
+-- contact has one clinician) to the smallest clinician_id.
 -- Patient-month rows: never among the results; kept only as refresh state (metrics/refresh.py).
 -- The contacts are SLICC's (docs/methods.md s.1 and s.4): attended, a recorded clinician,
 -- a counted mode, a GP role (gp, gp_registrar, locum_gp) whatever the staff-group option, and
@@ -12,7 +14,7 @@
 -- have little history; a contact in month m itself never counts towards m's inferred GP.
 -- Keys, not text ids: patient_key and the inferred GP's clinician_key (inferred_gp_key); the
 -- refresh state keeps these rows with text ids (refresh_state_inferred_gp.sql).
--- How: the GP's history count and latest date for month m are those of the one span of
+-- How: the GP's history count and latest contact for month m are those of the one span of
 -- gp_spans that m falls in (GPs seen at least twice only). A month's rows depend on that month
 -- alone, so the engine computes a few months per query (engine.PER_MONTH_STEPS; one at a time
 -- at national scale): each month's spans meet that month's patients with a GP contact by an
@@ -26,15 +28,16 @@ WITH active AS (
     WHERE g.gp_n > 0
 ),
 history AS (
-    SELECT w.month_start, s.patient_key, s.clinician_key, s.n, s.last_date
+    SELECT w.month_start, s.patient_key, s.clinician_key, s.n, s.last_date, s.last_contact
     FROM gp_spans s
     JOIN months w ON w.month_number >= s.from_month AND w.month_number < s.to_month
 ),
--- The pick is the largest (n, last_date, -clinician_key): the most contacts, then the latest,
--- then the smallest clinician_id; the struct carries its count and date along.
+-- The pick is the largest (n, last_contact, -clinician_key): the most contacts, then the latest
+-- in contact order, then the smallest clinician_id; the struct carries its count and date along.
 picked AS (
     SELECT h.patient_key, h.month_start,
-           max(struct_pack(n := h.n, last_date := h.last_date, key := -h.clinician_key)) AS best
+           max(struct_pack(n := h.n, last_contact := h.last_contact, key := -h.clinician_key,
+                           last_date := h.last_date)) AS best
     FROM history h
     JOIN active a ON a.patient_key = h.patient_key AND a.month_start = h.month_start
     GROUP BY h.patient_key, h.month_start

@@ -4,8 +4,9 @@
 -- group_rolling_upc builds every group's mean, standard deviation and pooled UPC.
 -- A patient's UPC for month m counts the same contacts as UPC (`counted`: staff group, modes,
 -- same-day collapse) in the 12 calendar months ending with m, the look-back year included so the
--- first months of the window have a full 12 months behind them; eligible patients only (N >= the
--- minimum; the index is undefined below it). Each month falls in exactly one of a patient's spans
+-- first months of the window have a full 12 months behind them; eligible patients only, by
+-- the rule of patient_contacts.sql (N >= run_params.min_contacts; the index is undefined below
+-- it) applied to the 12 months' N, which is why it cannot read that step's `eligible`. Each month falls in exactly one of a patient's spans
 -- per clinician (counted_spans.sql), whose n is n_j for that month: N and max_j n_j are one GROUP
 -- BY away, and the lists one more.
 -- Why lists, not patients: a patient-month table would hold every eligible patient for every
