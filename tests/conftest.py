@@ -27,8 +27,12 @@ Compute = Callable[[dict[str, pl.DataFrame], Params], dict[str, pl.DataFrame]]
 
 SPARK_MASTER = "local[2]"
 SPARK_MAX_EXAMPLES = 6
-# A test session's data are tiny: one shuffle partition saves scheduling on 2 cores.
-SPARK_TEST_CONF = {"spark.sql.shuffle.partitions": "1"}
+# A test session's data are tiny: one shuffle partition saves scheduling on 2 cores, and the
+# JVM's quick compiler alone (C1) saves compiling hot code it would not run long enough to gain
+# from: about an eighth of the Spark tests' time (benchmarks aside, the product keeps both).
+SPARK_TEST_CONF = {"spark.sql.shuffle.partitions": "1",
+                   "spark.driver.extraJavaOptions": "-Dlog4j2.level=error "
+                                                    "-XX:TieredStopAtLevel=1"}
 
 
 def spark_missing() -> str | None:
@@ -74,6 +78,16 @@ def compute(request: pytest.FixtureRequest) -> Compute:
         return compute_tables(tables, params)
 
     return run
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Spark runs (a JVM plans the whole pipeline, seconds a run) and browser tests are slow as
+    well: `-m "not slow"` is the quick run of everything else."""
+    for item in items:
+        browser = "e2e" in item.path.parts or item.get_closest_marker("e2e")
+        if browser or item.get_closest_marker("spark"):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.hookimpl(wrapper=True)

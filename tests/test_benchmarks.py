@@ -109,6 +109,7 @@ def test_a_failing_step_is_reported_not_fatal(tmp_path: Path) -> None:
     assert "error" in result and result["process_seconds"] > 0
 
 
+@pytest.mark.slow
 def test_the_report_describes_the_machine(report: str) -> None:
     machine = report.split("## Machine", 1)[1].split("\n## ", 1)[0]
     for item in ("CPU:", "cores (logical): ", "RAM: ", "OS: ", "Python: 3.", "duckdb: ",

@@ -62,6 +62,7 @@ def test_sources_for_other_parameters_also_read_the_new_file(tmp_path: Path) -> 
     other.con.close()
 
 
+@pytest.mark.slow
 def test_readers_on_threads_never_fail_during_repeated_swaps(tmp_path: Path) -> None:
     """Four reader threads, each holding its source across reads like a cached session and
     reopening when the file changes, while the database is rebuilt six times; afterwards every

@@ -66,6 +66,7 @@ def month_key(month: date) -> str:
     return f"{month:%Y-%m}"
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=extracts())
 def test_patient_indices_equal_the_reference(compute, case) -> None:
@@ -82,6 +83,7 @@ def test_patient_indices_equal_the_reference(compute, case) -> None:
                 assert row[column] == value, (pid, column)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=extracts())
 def test_slicc_and_opr_equal_the_reference(compute, case) -> None:

@@ -244,6 +244,7 @@ def extracts(draw: st.DrawFn) -> tuple[dict[str, pl.DataFrame], Params]:
     return extract(rows), params
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=extracts())
 def test_inferred_slicc_equals_the_reference(compute, case) -> None:
@@ -283,6 +284,7 @@ def same_day_ties(draw: st.DrawFn) -> tuple[dict[str, pl.DataFrame], str]:
     return extract(rows), max(GPS, key=last.__getitem__)
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=same_day_ties())
 def test_gps_tied_on_count_and_last_day_go_to_the_one_seen_later_that_day(compute, case) -> None:

@@ -77,6 +77,7 @@ def test_staff_group_and_minimum_apply_as_for_upc(compute) -> None:
     assert row["eligible_patients"] == 1 and row["upc_mean"] == pytest.approx(2 / 3)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=extracts())
 def test_rolling_upc_equals_the_reference(compute, case) -> None:
