@@ -4,7 +4,7 @@ Why it exists: to measure how much faster the SQL engine is than what an analyst
 otherwise write. This is that code, deliberately plain: filter the appointments, collapse
 same-day repeats with `drop_duplicates`, then `groupby("patient_id").apply(...)` with a small
 function per patient, and `groupby` sums for SLICC. It follows the project's conventions
-(docs/methods.md s.1) so that tests/test_pandas_baseline.py can show it gives the
+(docs/methods.md s.1) so that tests/spec/test_pandas_baseline.py can show it gives the
 engine's numbers; it is not used by the product.
 """
 

@@ -3,8 +3,8 @@
 `to_dialect` transpiles with sqlglot and then applies the few named rewrites in OVERRIDES, each
 for one construct that sqlglot writes validly but that means something different on the target
 engine. The rewrites are general (by construct, never by query file), so a new step declared in
-queries/pipeline.toml is translated without touching this module; tests/test_spark.py runs every
-step on both engines (and each rewritten construct on its own) as the guard.
+queries/pipeline.toml is translated without touching this module; tests/store/test_spark.py runs
+every step on both engines (and each rewritten construct on its own) as the guard.
 """
 
 from __future__ import annotations

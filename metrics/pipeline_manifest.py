@@ -3,7 +3,7 @@ the steps in order, and what each step is to the engine, the refresh and Spark.
 
 Why: step order, per-month behaviour, refresh roles and portability were spread over lists in
 several modules and over which files happened to exist. Declared beside the SQL, they are read
-here and nowhere else, and tests/test_pipeline_manifest.py checks them against the SQL itself.
+here and nowhere else, and tests/unit/test_pipeline_manifest.py checks them against the SQL itself.
 """
 
 from __future__ import annotations

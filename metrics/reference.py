@@ -1,7 +1,7 @@
 """A small pure-Python reference implementation of the indices (docs/methods.md).
 
 Written for clarity, not speed: it is what the SQL in queries/ is tested against, on hand-worked
-cases and on random extracts (tests/test_indices.py). Each index is a function of one patient's
+cases and on random extracts (tests/spec/test_indices.py). Each index is a function of one patient's
 clinician ids in contact order.
 """
 

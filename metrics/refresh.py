@@ -19,8 +19,8 @@ and the new window both hold. So a refresh
 4. reruns every other step (the 24-month window that the new month touches and the roll-ups)
    from those tables, exactly as a full build would.
 
-Result tables equal a full rebuild (tests/test_refresh.py checks table by table). State kept in
-the store for the next refresh (patient-level, internal like the appointments themselves; never
+Result tables equal a full rebuild (tests/store/test_refresh.py checks table by table). State kept
+in the store for the next refresh (patient-level, internal like the appointments themselves; never
 read by the dashboard): state_<step> for KEPT_STATE_STEPS and state_fingerprint. The state
 holds text ids (a step's state_query), never a run's integer keys, which the next run numbers
 afresh; the merge queries key it again. Every statement that is more than a copy lives in

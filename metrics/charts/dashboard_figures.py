@@ -86,6 +86,16 @@ def _has_values(frame: pl.DataFrame, column: str) -> bool:
     return column in frame.columns and frame[column].drop_nulls().len() > 0
 
 
+def empty_message(table: Table, column: str) -> str:
+    """Why a chart has nothing to draw: rows whose every figure disclosure control hid say so
+    (with the rule), since "no data" would tell a reviewer the groups do not exist."""
+    if table.frame.height and column in table.controlled() and table.masked(column).all():
+        rule = table.rule
+        return (f"Hidden by disclosure control: every group here has counts under "
+                f"{rule.suppress_below} or rests on fewer than {rule.min_practices} practices")
+    return NO_DATA
+
+
 def comparison_figure(table: Table, key: str, params: Params, *, title: str,
                       label_col: str = "label", highlight: str | None = None,
                       reference: float | None = None, reference_label: str = "Overall",
@@ -97,7 +107,7 @@ def comparison_figure(table: Table, key: str, params: Params, *, title: str,
     d = index(key)
     frame = table.numeric()
     if not _has_values(frame, d.value_col):
-        return empty_figure(title, NO_DATA)
+        return empty_figure(title, empty_message(table, d.value_col))
     return interval_chart(
         frame, label_col=label_col, value_col=d.value_col, lci_col=f"{d.key}_lci",
         uci_col=f"{d.key}_uci", n_col=n_column(d), title=title,
@@ -112,7 +122,7 @@ def trend_figure(table: Table, params: Params, *, title: str, series_col: str = 
     d = index("slicc")
     frame = table.numeric()
     if not _has_values(frame, "slicc"):
-        return empty_figure(title, NO_DATA)
+        return empty_figure(title, empty_message(table, "slicc"))
     n = total_n(frame, "slicc_denominator")
     return line_chart(
         frame, period_col="month", value_col="slicc", n_col="slicc_denominator", title=title,

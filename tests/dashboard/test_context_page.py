@@ -1,5 +1,6 @@
-"""The National context page and its figure builders, on the hand-worked December 2025 files of
-tests/test_gpad.py (practice A81001: 40 of 90 appointments with a GP, 75 face to face, 5 DNA)."""
+"""The National context page and its figure builders, on the hand-worked December 2025 files
+of tests/store/test_gpad.py (practice A81001: 40 of 90 appointments with a GP, 75 face to face,
+5 DNA)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from metrics import build, gpad
 from metrics.charts import context as charts
 from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
 from tests.builders import appt, extract
-from tests.test_gpad import LONDON, NORTH, write
+from tests.store.test_gpad import LONDON, NORTH, write
 
-DASHBOARD = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+DASHBOARD = str(Path(__file__).resolve().parents[2] / "dashboard.py")
 DECEMBER = date(2025, 12, 1)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from metrics.policy import CONSUMER_TENANT, Grant, Issuer, PolicyError, load_policy, parse_policy
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TENANT = "3f5e1a2b-7c4d-4e8f-9a0b-1c2d3e4f5a6b"
 NHSMAIL = f"https://login.microsoftonline.com/{TENANT}/v2.0"
 IDENTITY = f'[identity.issuers."{NHSMAIL}"]\nemails_verified = true\n'

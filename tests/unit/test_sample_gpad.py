@@ -18,7 +18,7 @@ from metrics import gpad
 from metrics.sample import gpad as sample_gpad
 from metrics.sample.gpad import booking_lead, gpad_crosstab, last_months, stable_hash
 from tests.builders import appt, extract
-from tests.test_gpad import HEADER
+from tests.store.test_gpad import HEADER
 
 DEC, JAN = date(2025, 12, 3), date(2026, 1, 5)
 PRACTICES = [

@@ -23,9 +23,9 @@ from tests.extract_files import (
     table_counts,
     write,
 )
-from tests.test_refresh import assert_same_tables
+from tests.store.test_refresh import assert_same_tables
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = {
     "patients.csv": "patient_id,practice_code,contacts,clinicians,usual_clinician_id,upc,coc,"
                     "secon,mmci,hhi,kpc",

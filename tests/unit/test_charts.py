@@ -332,3 +332,26 @@ def test_empty_figure_says_there_is_no_data():
 def test_palette_is_okabe_ito():
     assert OKABE_ITO["blue"] == "#0072B2" and OKABE_ITO["vermillion"] == "#D55E00"
     assert len(set(SERIES_SYMBOLS)) == len(SERIES_SYMBOLS)
+
+
+def test_a_chart_whose_every_group_is_hidden_says_so_not_no_data() -> None:
+    from metrics.charts.dashboard_figures import comparison_figure
+    from metrics.disclosure import NHS_RULE
+    from metrics.params import Params
+    from metrics.read.table import Table, disclose, with_interval
+
+    # two deprivation bands of two practices each: both under the 3-practice rule
+    rows = pl.DataFrame({"label": ["Q1", "Q2"], "practices": [2, 2],
+                         "slicc": [0.4, 1 / 3], "slicc_numerator": [400, 300],
+                         "slicc_denominator": [1000, 900]})
+    frame = disclose(with_interval(rows, "slicc"), NHS_RULE)
+    hidden = Table("q", "By band", frame, "all", NHS_RULE)
+    window = Params(date(2024, 1, 1), date(2024, 12, 31))
+    fig = comparison_figure(hidden, "slicc", window, title="SLICC by band")
+    message = [a.text for a in fig.layout.annotations if a.name == "empty"]
+    assert message == ["Hidden by disclosure control: every group here has counts under 8 "
+                       "or rests on fewer than 3 practices"]
+    none = Table("q", "By band", hidden.frame.head(0), "all", NHS_RULE)
+    fig = comparison_figure(none, "slicc", window, title="SLICC by band")
+    assert [a.text for a in fig.layout.annotations if a.name == "empty"] == [
+        "No data for this selection"]

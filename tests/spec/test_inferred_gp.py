@@ -360,7 +360,7 @@ def test_the_practice_page_ends_with_the_labelled_inferred_variant(tmp_path, mon
                           report=IngestReport(preset="test"))
     build.rebuild(result, tmp_path / "s.duckdb")
     monkeypatch.setenv(build.DB_ENV, str(tmp_path / "s.duckdb"))
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "dashboard.py"),
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "dashboard.py"),
                            default_timeout=60)
     at.query_params["practice"] = PRACTICE
     at.run()

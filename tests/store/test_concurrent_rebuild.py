@@ -27,7 +27,7 @@ from metrics.disclosure import NHS_RULE
 from tests import servers
 from tests.access_support import OWN, build_db
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 OWN_PATIENTS = 9  # Riverside's eligible patients in the base database (tests/access_support.py)
 
 

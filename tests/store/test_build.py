@@ -13,7 +13,7 @@ import pytest
 from metrics import build, read, refresh
 from metrics.mapping import load_mapping
 from metrics.sample import SampleConfig
-from tests.test_results import hand_extract
+from tests.store.test_results import hand_extract
 
 TINY = SampleConfig(practices=2, pcns=1, months=3, scale=0.01)
 

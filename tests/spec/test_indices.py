@@ -1,7 +1,7 @@
 """The indices hold exactly the definitions of docs/methods.md, on hand-worked cases.
 
 Each case is checked on the pure-Python reference and on the SQL pipeline (every engine of the
-`compute` fixture). Random extracts: tests/test_indices_properties.py.
+`compute` fixture). Random extracts: tests/spec/test_indices_properties.py.
 """
 
 from __future__ import annotations

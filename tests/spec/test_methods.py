@@ -8,7 +8,7 @@ import pytest
 from metrics import build, read
 from metrics.methods import GENERAL_NOTES, INDEX_KEYS, INDICES, index
 from metrics.stats import SLICC_TARGETS
-from tests.test_results import hand_extract
+from tests.store.test_results import hand_extract
 
 
 @pytest.fixture(scope="module")

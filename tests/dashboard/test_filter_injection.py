@@ -22,7 +22,7 @@ from metrics.access import local_viewer
 from metrics.disclosure import NHS_RULE
 from tests.access_support import FAR, OWN, build_db, digest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAYLOADS = (
     "'; DROP TABLE result_group_indices; --",
     "' OR '1'='1' UNION SELECT patient_id FROM patients --<script>alert(1)</script>",

@@ -35,7 +35,7 @@ from metrics.pipeline_manifest import (
 from metrics.schema import TABLES
 from metrics.spark import spark_queries
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # What a step may read besides earlier steps: the canonical tables and the parameter tables.
 INPUT_TABLES = frozenset(TABLES) | frozenset(
     engine.parameter_frames(Params(date(2024, 11, 1), date(2026, 10, 31))))

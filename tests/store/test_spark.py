@@ -30,7 +30,7 @@ from metrics.spark import compute_tables_spark as spark_compute
 from metrics.spark import spark_queries
 from tests.builders import extract, visits
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data"
 TOLERANCE = 1e-12  # floats may differ in the last bits: sums and means in another order
 

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from metrics import engine, reference
 from metrics.params import Params
 from tests.builders import PRACTICE, appt, extract, one_row, visits
-from tests.test_engine import _loaded
-from tests.test_indices_properties import extracts
+from tests.spec.test_indices_properties import extracts
+from tests.store.test_engine import _loaded
 
 MARCH_APRIL_2024 = Params(date(2024, 3, 1), date(2024, 4, 30))
 

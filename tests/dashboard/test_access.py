@@ -26,7 +26,7 @@ from metrics.disclosure import NHS_RULE, NO_CONTROL
 from metrics.policy import Grant, Policy, parse_policy
 from tests.access_support import FAR, NEIGHBOUR, OWN, PRACTICES, REJECTED_RAW_VALUE, build_db
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DIRECTORY = pl.DataFrame(PRACTICES).select("practice_code", "pcn_code", "icb_code")
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret",
         "client_id": "client", "client_secret": "secret",

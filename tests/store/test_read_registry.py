@@ -28,7 +28,7 @@ from metrics.read.table import Table, disclose
 from metrics.sample import SampleConfig
 from metrics.store import connect_read_only
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SMALL = SampleConfig(practices=8, pcns=2, scale=0.02)
 
 

@@ -247,7 +247,7 @@ def test_cli_ingest_gpad(december, tmp_path, capsys) -> None:
                    "file: no column APPT_STATUS"]
 
 
-# ---- the shipped sample (the default store's own GPAD: tests/test_sample_gpad.py) ---------------
+# ---- the shipped sample (the default store's own GPAD: tests/unit/test_sample_gpad.py) ----
 
 
 def test_the_sample_files_two_months_one_split_by_region() -> None:
