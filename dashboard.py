@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metrics import access, build
+from metrics import access
 from metrics.methods import INDEX_KEYS, INDICES
 from metrics.params import STAFF_GROUP_LABELS, ParamsError
+from metrics.pipeline import build
 from metrics.read.filters import WINDOW_LENGTHS, Selection, window_params
 from metrics.read.labels import MODE_LABELS
 from metrics.schema import MODES, STAFF_GROUPS

@@ -89,8 +89,8 @@ def read_sorted(path: Path, table: str) -> pl.DataFrame:
 
 
 def compare_stores(ours: Path, other: Path) -> list[str]:
-    """Tables (metrics.refresh.table_names) that differ between two stores, with why."""
-    from metrics.refresh import table_names
+    """Tables (metrics.pipeline.refresh.table_names) that differ between two stores, with why."""
+    from metrics.pipeline.refresh import table_names
 
     problems = []
     for table in table_names():

@@ -24,8 +24,8 @@ import duckdb
 import polars as pl
 
 from benchmarks.run import WINDOW, BenchmarkError, label, load_average, parse_rows, rows_per_scale
-from metrics import engine
 from metrics.params import Params
+from metrics.pipeline import engine
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "PROFILE.md"
 

@@ -21,8 +21,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from metrics import engine
 from metrics.params import Params
+from metrics.pipeline import engine
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 TABLE_NAMES = ("appointments", "patients", "practices")
@@ -185,9 +185,9 @@ def step_pandas(spec: Spec) -> Result:
 
 
 def step_spark(spec: Spec) -> Result:
-    """The same SQL on Spark (metrics.spark, local[2]): session start, then the pipeline from
-    polars frames read from the Parquet files, outputs collected."""
-    from metrics.spark import compute_tables_spark, start_session
+    """The same SQL on Spark (metrics.pipeline.spark, local[2]): session start, then the
+    pipeline from polars frames read from the Parquet files, outputs collected."""
+    from metrics.pipeline.spark import compute_tables_spark, start_session
 
     t0 = time.perf_counter()
     tables = {t: pl.read_parquet(p) for t, p in paths(spec["dir"]).items()}
@@ -207,7 +207,7 @@ def step_spark(spec: Spec) -> Result:
 def step_store_compute(spec: Spec) -> Result:
     """Compute and keep the default results, with the refresh state, in an ingested store (what
     `ingest` does after loading), for the dashboard step."""
-    from metrics import refresh
+    from metrics.pipeline import refresh
 
     con = duckdb.connect(spec["db"])
     configure(con, spec)
@@ -270,8 +270,8 @@ def step_dashboard(spec: Spec) -> Result:
 def step_refresh_setup(spec: Spec) -> Result:
     """A store holding every month but the last, fully built with refresh state; then the last
     month's appointments appended (the situation a monthly refresh starts from)."""
-    from metrics import refresh
     from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
+    from metrics.pipeline import refresh
     from metrics.store import write_store
 
     base = params_of(spec)
@@ -295,8 +295,8 @@ def step_refresh_setup(spec: Spec) -> Result:
 
 
 def step_refresh(spec: Spec) -> Result:
-    """metrics.refresh.refresh: the new month on top of the stored build."""
-    from metrics import refresh
+    """metrics.pipeline.refresh.refresh: the new month on top of the stored build."""
+    from metrics.pipeline import refresh
 
     started = time.perf_counter()
     report = refresh.refresh(Path(spec["db"]))
@@ -312,9 +312,10 @@ def step_refresh(spec: Spec) -> Result:
 
 def step_monthly_append(spec: Spec) -> Result:
     """What `python -m metrics ingest --append` does with one more month of appointments (no
-    patients file) after it has checked them: metrics.build.rebuild, i.e. the rows written into
-    a copy of the store, then the results brought forward (incrementally when it can)."""
-    from metrics import build
+    patients file) after it has checked them: metrics.pipeline.build.rebuild, i.e. the rows
+    written into a copy of the store, then the results brought forward (incrementally when it
+    can)."""
+    from metrics.pipeline import build
 
     cut = pl.lit(spec["new_month_start"]).str.to_date()
     # only the month is read, as its own extract file would be
@@ -342,8 +343,8 @@ def step_monthly_append(spec: Spec) -> Result:
 
 
 def step_full_rebuild(spec: Spec) -> Result:
-    """metrics.refresh.full_build of the same store and window, for comparison."""
-    from metrics import refresh
+    """metrics.pipeline.refresh.full_build of the same store and window, for comparison."""
+    from metrics.pipeline import refresh
 
     started = time.perf_counter()
     refresh.full_build(Path(spec["db"]), params_of(spec))

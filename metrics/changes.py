@@ -4,8 +4,8 @@ A load must never silently take data away from a practice or re-parent it: a ful
 every practice the new files lack, and rows with a key the store already holds replace the
 stored ones (metrics.store), so a practices file that also lists another practice can move it
 to another PCN, and a patients file can move patients to another practice. `load_changes` lists
-each such change in one line; metrics.build.rebuild refuses a load with any unless confirmed.
-New practices, new patients and appointments are the load's own and are not listed.
+each such change in one line; metrics.pipeline.build.rebuild refuses a load with any unless
+confirmed. New practices, new patients and appointments are the load's own and are not listed.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ class PseudonymError(StoreError):
 def salt_path(db_path: Path | None = None) -> Path:
     """Where the salt lives: beside the database (default: the dashboard's database)."""
     if db_path is None:
-        from metrics.build import db_path as default_db
+        from metrics.pipeline.build import db_path as default_db
 
         db_path = default_db()
     return Path(db_path).parent / SALT_FILE

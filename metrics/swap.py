@@ -1,6 +1,6 @@
 """Side files beside a database, and swapping one in: what a build (metrics.store), a staged
-upload (metrics.build) and an undo (metrics.previous) write, and how a killed one's leftovers
-go. Below the store and its undo, which both use it.
+upload (metrics.pipeline.build) and an undo (metrics.previous) write, and how a killed one's
+leftovers go. Below the store and its undo, which both use it.
 """
 
 from __future__ import annotations

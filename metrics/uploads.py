@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
-from metrics.build import MAX_UPLOAD_MB
+from metrics.pipeline.build import MAX_UPLOAD_MB
 
 MB = 1 << 20
 MAX_FILE_BYTES = MAX_UPLOAD_MB * MB

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
-from metrics.build import rebuild
 from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
+from metrics.pipeline.build import rebuild
 from tests import builders as b
 
 OWN, NEIGHBOUR, FAR = "A81001", "A81002", "B82001"

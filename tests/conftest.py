@@ -19,8 +19,8 @@ import polars as pl
 import pytest
 from hypothesis import settings
 
-from metrics.engine import compute_tables
 from metrics.params import Params
+from metrics.pipeline.engine import compute_tables
 from tests.servers import CHROMIUM_FLAGS, chromium_path
 
 Compute = Callable[[dict[str, pl.DataFrame], Params], dict[str, pl.DataFrame]]
@@ -53,7 +53,7 @@ def spark_session() -> Iterator[Any]:
     reason = spark_missing()
     if reason:
         pytest.skip(reason)
-    from metrics.spark import start_session
+    from metrics.pipeline.spark import start_session
 
     session = start_session(SPARK_MASTER, app_name="continuity-tests", conf=SPARK_TEST_CONF)
     yield session
@@ -64,7 +64,7 @@ def spark_session() -> Iterator[Any]:
 def compute(request: pytest.FixtureRequest) -> Compute:
     engine = request.param
     if engine == "spark":
-        from metrics.spark import compute_tables_spark
+        from metrics.pipeline.spark import compute_tables_spark
 
         session = request.getfixturevalue("spark_session")
 

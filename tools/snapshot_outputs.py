@@ -141,7 +141,7 @@ def export_zip(db: Path, practice: str) -> bytes:
 
 
 def snap(out: Path) -> None:
-    from metrics.build import ensure_default_store
+    from metrics.pipeline.build import ensure_default_store
     from metrics.sample import SampleConfig
 
     out.mkdir(parents=True, exist_ok=True)

@@ -37,8 +37,8 @@ VIEWER_KEY = "continuity_viewer"
 
 def data_errors() -> tuple[type[BaseException], ...]:
     """Failures that come from the data or the filters: an error panel, never a traceback."""
-    from metrics.engine import EngineError
     from metrics.params import ParamsError
+    from metrics.pipeline.engine import EngineError
     from metrics.store import StoreError
 
     return (duckdb.Error, StoreError, EngineError, ParamsError, OSError)
@@ -131,7 +131,7 @@ def default_scope_code(ctx: Context, scope: str) -> str | None:
 
 
 def window_months(ctx: Context) -> list[date]:
-    from metrics.engine import months_in
+    from metrics.pipeline.engine import months_in
 
     return months_in(ctx.params)
 

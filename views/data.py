@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from metrics import build, uploads
+from metrics import uploads
 from metrics.changes import load_changes
 from metrics.ingest import (
     LOCAL_ID_PRESETS,
@@ -21,6 +21,7 @@ from metrics.ingest import (
     read_raw,
 )
 from metrics.mapping import FIELDS, MappingError, required_fields
+from metrics.pipeline import build
 from views import common
 
 RESULT_KEY = "data_ingest_result"

@@ -40,7 +40,7 @@ def window_text(params: Params) -> str:
 
 
 def _months(params: Params) -> list[date]:
-    from metrics.engine import months_in
+    from metrics.pipeline.engine import months_in
 
     return months_in(params)
 

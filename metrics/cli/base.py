@@ -9,8 +9,8 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
-from metrics import engine
 from metrics.params import Params, counted_modes
+from metrics.pipeline import engine
 
 PATIENT_LEVEL = ("these files are patient-level (patient ids, clinician names): for the "
                  "analyst's own secure environment, not to be shared (`export` writes shareable "

@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from metrics import engine
 from metrics.cli.base import PATIENT_LEVEL, UsageError, params_from
 from metrics.params import Params
+from metrics.pipeline import engine
 from metrics.sample import SampleConfig
 
 
@@ -52,8 +52,8 @@ def cmd_sample(args: argparse.Namespace, progress) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, progress) -> int:
-    from metrics.build import rebuild, report_lines
     from metrics.changes import LoadNeedsConfirmation
+    from metrics.pipeline.build import rebuild, report_lines
     from metrics.store import summary_lines
 
     result = read_files(args, progress)
@@ -129,7 +129,7 @@ def cmd_compute(args: argparse.Namespace, progress) -> int:
         if args.db is not None:
             raise UsageError("the Spark engine reads extract files: use --appointments")
         from metrics.ingest import modes_recorded
-        from metrics.spark import compute_files_spark
+        from metrics.pipeline.spark import compute_files_spark
 
         tables = read_files(args, progress).tables
         recorded = modes_recorded(tables["appointments"])

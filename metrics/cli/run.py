@@ -12,12 +12,12 @@ from collections.abc import Sequence
 
 import duckdb
 
-from metrics import engine
 from metrics.cli import gpad as cli_gpad
 from metrics.cli.base import UsageError, progress_bar
 from metrics.cli.commands import cmd_compute, cmd_export, cmd_ingest, cmd_sample, cmd_undo
 from metrics.cli.parser import build_parser
 from metrics.params import ParamsError
+from metrics.pipeline import engine
 
 COMMANDS = {"sample": cmd_sample, "ingest": cmd_ingest, "compute": cmd_compute,
             "export": cmd_export, "ingest-gpad": cli_gpad.cmd_ingest_gpad, "undo": cmd_undo}

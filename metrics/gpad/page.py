@@ -10,8 +10,8 @@ import duckdb
 import polars as pl
 
 from metrics.disclosure import DisclosureRule
-from metrics.engine import query_text
 from metrics.gpad.load import TABLE
+from metrics.pipeline.engine import query_text
 
 if TYPE_CHECKING:  # metrics.read imports the engine and stats: loaded only when used
     from metrics.read.table import Table

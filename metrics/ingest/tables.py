@@ -40,7 +40,7 @@ from metrics.ingest.report import Progress, practice_key
 from metrics.mapping import (
     TableMapping,
 )
-from metrics.pipeline_manifest import query_text
+from metrics.pipeline.manifest import query_text
 
 
 @dataclass

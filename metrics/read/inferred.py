@@ -13,7 +13,7 @@ import polars as pl
 from metrics.access import Viewer
 from metrics.disclosure import NO_CONTROL
 from metrics.disclosure import apply_masked as control
-from metrics.engine import query_text
+from metrics.pipeline.engine import query_text
 from metrics.read.source import ResultSource
 from metrics.read.table import Table
 

@@ -15,8 +15,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from metrics import engine
 from metrics.access import Viewer
+from metrics.pipeline import engine
 from metrics.read.context import context_tables
 from metrics.read.deprivation import deprivation_tables
 from metrics.read.export import export_name, export_zip_of, shareable, write_files

@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from metrics import engine
 from metrics.params import Params
+from metrics.pipeline import engine
 from metrics.read.labels import imd_quintile
 from metrics.schema import IMD_QUINTILE_OF_DECILE
 

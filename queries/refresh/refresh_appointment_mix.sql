@@ -1,5 +1,5 @@
 -- refresh_appointment_mix: appointment counts per practice, month, role, mode and status for the
--- new window (metrics/refresh.py) = the stored months strictly between the new window's first
+-- new window (metrics/pipeline/refresh.py) = the stored months strictly between the new window's first
 -- and last months (a month's counts depend only on its own appointments and the registrations,
 -- checked unchanged) plus this run's rows, computed for those two months alone.
 SELECT s.*

@@ -1,4 +1,4 @@
--- refresh_contacts: the contacts of the new window (metrics/refresh.py) without re-ranking every
+-- refresh_contacts: the contacts of the new window (metrics/pipeline/refresh.py) without re-ranking every
 -- appointment: a contact row depends only on its appointment, its day (same-day collapse ranks
 -- within one patient, clinician and day) and the patient's practice, never on the window, except
 -- for `in_window` and the look-back bound. So: the stored contacts still on or after the new

@@ -1,4 +1,4 @@
--- refresh_fingerprint: what an incremental refresh (metrics/refresh.py) must find unchanged
+-- refresh_fingerprint: what an incremental refresh (metrics/pipeline/refresh.py) must find unchanged
 -- since the build it extends: the patients and practices tables whole, and the appointments
 -- dated up to the end of the previous window (refresh_params.previous_window_end). Each is a
 -- row count and an order-free checksum (the sum of a hash of every row): if either differs,

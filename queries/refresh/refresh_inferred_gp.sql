@@ -1,4 +1,4 @@
--- refresh_inferred_gp: inferred_gp rows of the new window (metrics/refresh.py). A month's rows
+-- refresh_inferred_gp: inferred_gp rows of the new window (metrics/pipeline/refresh.py). A month's rows
 -- depend only on the contacts of the 12 months up to it, which the old and the new window both
 -- hold for every month but the first, so: the stored rows strictly between the new window's
 -- first and last months, plus this run's rows, computed for those two months alone

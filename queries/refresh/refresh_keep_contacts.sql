@@ -1,5 +1,5 @@
 -- refresh_keep_contacts: bring the store's kept contacts (state_contacts in the attached store)
--- to the new window in place, instead of writing them all again (metrics/refresh.py): drop the
+-- to the new window in place, instead of writing them all again (metrics/pipeline/refresh.py): drop the
 -- rows now before the look-back start, mark the month that left the window as outside it, and
 -- add the new month's contacts (month_contacts, with text ids: refresh_state_contacts.sql). The
 -- result equals the state a full build keeps.

@@ -1,5 +1,5 @@
 -- refresh_keep_inferred_gp: bring the store's kept inferred_gp rows (state_inferred_gp in the
--- attached store) to the new window in place (metrics/refresh.py): drop the months up to and
+-- attached store) to the new window in place (metrics/pipeline/refresh.py): drop the months up to and
 -- including the new first month, then add this run's rows, computed for the first and last months
 -- alone, with text ids (inferred_gp_boundary, from refresh_state_inferred_gp.sql). The result
 -- equals the state a full build keeps.

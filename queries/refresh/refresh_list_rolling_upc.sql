@@ -1,4 +1,4 @@
--- refresh_list_rolling_upc: list_rolling_upc rows of the new window (metrics/refresh.py).
+-- refresh_list_rolling_upc: list_rolling_upc rows of the new window (metrics/pipeline/refresh.py).
 -- A month's rows depend only on the contacts of the 12 months up to it, which the old and the new
 -- window both hold for every month but the first, and on which list each patient is in, which the
 -- refresh's checks keep as it was (patients unchanged; no unregistered patient moved practice).

@@ -1,5 +1,5 @@
 -- refresh_state_contacts: the contacts as the store keeps them for the next refresh
--- (metrics/refresh.py): with text ids in place of this run's integer keys, which the next run
+-- (metrics/pipeline/refresh.py): with text ids in place of this run's integer keys, which the next run
 -- numbers afresh. refresh_contacts.sql turns them back into keys.
 SELECT c.appointment_id, pk.patient_id, c.booked_practice_code, c.appointment_date,
        c.appointment_time, k.clinician_id, c.in_window, c.counted, c.gp_counted

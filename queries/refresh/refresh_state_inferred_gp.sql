@@ -1,5 +1,5 @@
 -- refresh_state_inferred_gp: inferred_gp rows as the store keeps them for the next refresh
--- (metrics/refresh.py): text ids in place of this run's keys, which the next run numbers afresh.
+-- (metrics/pipeline/refresh.py): text ids in place of this run's keys, which the next run numbers afresh.
 -- refresh_inferred_gp.sql turns them back into keys.
 SELECT pk.patient_id, i.month_start, k.clinician_id AS inferred_gp_id, i.history_contacts,
        i.history_last_date

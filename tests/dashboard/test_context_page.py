@@ -12,9 +12,10 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import build, gpad
+from metrics import gpad
 from metrics.charts import context as charts
 from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
+from metrics.pipeline import build
 from tests.builders import appt, extract
 from tests.store.test_gpad import LONDON, NORTH, write
 

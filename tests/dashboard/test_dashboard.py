@@ -17,10 +17,11 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import build, read
+from metrics import read
 from metrics.access import local_viewer
 from metrics.charts import dashboard_figures as figures
 from metrics.methods import INDICES
+from metrics.pipeline import build
 from metrics.read import PracticeOptions
 from metrics.sample import SampleConfig
 from tests.store.test_results import hand_extract
@@ -461,7 +462,7 @@ def test_uploaded_files_leave_no_trace_on_disk_after_a_check_or_a_refusal(
 def test_an_upload_added_to_the_data_says_how_the_results_were_brought_up_to_date(
         open_app: App, hand_db: Path, tmp_path: Path) -> None:
     # the same rows again add no month: the results are computed in full, and the page says
-    # why they were not brought forward incrementally (metrics.refresh)
+    # why they were not brought forward incrementally (metrics.pipeline.refresh)
     db = tmp_path / "copy.duckdb"
     shutil.copy(hand_db, db)
     at = open_app(db, "data")

@@ -16,9 +16,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from metrics import build, cli, read
+from metrics import cli, read
 from metrics.access import Viewer
 from metrics.disclosure import NHS_RULE
+from metrics.pipeline import build
 from metrics.read import NetworkOptions, PracticeOptions, Selection, inferred
 from metrics.sample import SampleConfig
 from tests.inversion import invert_t, invert_wilson

@@ -219,13 +219,13 @@ SQL = re.compile(r"\b(SELECT|INSERT\s+INTO|CREATE\s|DELETE\s+FROM|UPDATE\s+\w+\s
 REVIEWED: dict[str, set[str]] = {
     # step and parameter-frame names from PIPELINE / parameter_frames; TEMP TABLE or TABLE;
     # __frame_<name>; the text of a step's query file; a spans table named in PER_MONTH_STEPS;
-    # an attached store's prefix ('store.' or '', constants of metrics.refresh)
-    "metrics/engine.py": {"self.kind", "name", "view", "sql", "spans", "store"},
+    # an attached store's prefix ('store.' or '', constants of metrics.pipeline.refresh)
+    "metrics/pipeline/engine.py": {"self.kind", "name", "view", "sql", "spans", "store"},
     # GPAD store tables: module constants; the current database's own name, quoted
     "metrics/gpad/load.py": {"TABLE", "SOURCES_TABLE", "quoted"},
     # pipeline step names and store tables (module tuples); query file text; the attached
     # store's prefix ('store.' or '', constants)
-    "metrics/refresh.py": {"name", "store_table", "sql", "kind", "step", "store", "table"},
+    "metrics/pipeline/refresh.py": {"name", "store_table", "sql", "kind", "step", "store", "table"},
     # result tables via ResultSource.table (whitelist); the three canonical table names
     "metrics/read/source.py": {"source.table('group_indices')", "source.table('appointment_mix')",
                            "source.table('group_named_gp_monthly')", "table", "name"},
@@ -331,7 +331,7 @@ def test_the_scan_reports_values_spliced_into_sql() -> None:
                  "'SELECT * FROM t WHERE c = {}'.format(v)"):
         assert "SQL built with %, + or .format()" in problems_in("metrics/x.py", 3,
                                                                   expression(code))[0]
-    assert problems_in("metrics/refresh.py", 4, expression(
+    assert problems_in("metrics/pipeline/refresh.py", 4, expression(
         "'SELECT count(*) FROM (' + engine.query_text('refresh_moved_patients')")) == []
     assert problems_in("metrics/read/source.py", 5, expression(
         "f\"SELECT * FROM {source.table('group_indices')} WHERE level = ?\"")) == []

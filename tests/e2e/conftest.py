@@ -32,7 +32,7 @@ def e2e_extract(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def e2e_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from metrics.build import ensure_default_store
+    from metrics.pipeline.build import ensure_default_store
 
     path = tmp_path_factory.mktemp("db") / "continuity.duckdb"
     ensure_default_store(path, config=E2E_SAMPLE)

@@ -306,7 +306,7 @@ def test_rollups_come_from_patients_not_from_practice_means(compute) -> None:
 def test_staff_groups_and_deprivation_quintiles_have_one_definition() -> None:
     """docs/methods.md s.1 and s.7, spelled out: the SQL reads these through the engine's
     role_groups and imd_quintiles tables, the reference and the sample through the constants."""
-    from metrics.engine import parameter_frames
+    from metrics.pipeline.engine import parameter_frames
     from metrics.schema import IMD_QUINTILE_OF_DECILE, STAFF_GROUP_ROLES
 
     assert STAFF_GROUP_ROLES["gp"] == ("gp", "gp_registrar", "locum_gp")

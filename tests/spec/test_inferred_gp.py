@@ -19,8 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metrics import engine, reference
+from metrics import reference
 from metrics.params import Params
+from metrics.pipeline import engine
 from metrics.read import ResultSource
 from metrics.schema import MODES
 from tests.builders import PRACTICE, appt, extract, one_row
@@ -352,8 +353,8 @@ def test_the_practice_page_ends_with_the_labelled_inferred_variant(tmp_path, mon
 
     from streamlit.testing.v1 import AppTest
 
-    from metrics import build
     from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
+    from metrics.pipeline import build
 
     result = IngestResult(tables=extract(NINE), extras={},
                           rejects=pl.DataFrame(schema=REJECT_SCHEMA),

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from metrics import build, read
+from metrics import read
 from metrics.methods import GENERAL_NOTES, INDEX_KEYS, INDICES, index
+from metrics.pipeline import build
 from metrics.stats import SLICC_TARGETS
 from tests.store.test_results import hand_extract
 

@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 from benchmarks import pandas_baseline
-from metrics.engine import compute_tables
 from metrics.params import Params
+from metrics.pipeline.engine import compute_tables
 from metrics.sample import SampleConfig, generate
 from tests.builders import appt, extract, visits
 

@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from metrics import engine, reference
+from metrics import reference
 from metrics.params import Params
+from metrics.pipeline import engine
 from tests.builders import PRACTICE, appt, extract, one_row, visits
 from tests.spec.test_indices_properties import extracts
 from tests.store.test_engine import _loaded

@@ -10,8 +10,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from metrics import build, read, refresh
+from metrics import read
 from metrics.mapping import load_mapping
+from metrics.pipeline import build, refresh
 from metrics.sample import SampleConfig
 from tests.store.test_results import hand_extract
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from metrics import refresh
 from metrics.cli import PATIENT_LEVEL, main
+from metrics.pipeline import refresh
 from metrics.sample import SampleConfig, generate
 from tests.extract_files import (
     APPOINTMENT_HEADER,
@@ -266,8 +266,8 @@ def test_without_db_the_cli_uses_continuity_db_as_the_dashboard_does(
         extract: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     """No --db: ingest, export and undo use $CONTINUITY_DB (else data/continuity.duckdb), the
-    database the dashboard opens (metrics.build.db_path)."""
-    from metrics import build
+    database the dashboard opens (metrics.pipeline.build.db_path)."""
+    from metrics.pipeline import build
 
     chosen = tmp_path / "chosen" / "continuity.duckdb"
     monkeypatch.setenv("CONTINUITY_DB", str(chosen))

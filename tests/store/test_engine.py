@@ -2,7 +2,7 @@
 pipeline numbers patients and groups them (queries/pipeline/patients/patient_keys.sql,
 queries/pipeline/groups/patient_cells.sql), the spans the monthly steps read
 (queries/pipeline/series/pair_spans.sql), and that a step computed a few months per query equals
-it over all months, however the months are cut (metrics/engine.py)."""
+it over all months, however the months are cut (metrics/pipeline/engine.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from metrics import engine
 from metrics.params import Params
+from metrics.pipeline import engine
 from metrics.sample import SampleConfig, generate
 
 

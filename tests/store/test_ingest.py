@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metrics.engine import DuckDBBackend, query_text, register_tables
 from metrics.ingest import (
     ExtractFiles,
     IngestError,
@@ -24,6 +23,7 @@ from metrics.ingest import (
     tidy_text,
     tidy_unique_id,
 )
+from metrics.pipeline.engine import DuckDBBackend, query_text, register_tables
 from tests.extract_files import (
     APPOINTMENT_HEADER,
     TODAY,

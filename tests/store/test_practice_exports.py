@@ -13,9 +13,9 @@ import polars as pl
 import pytest
 
 from metrics.cli import main
-from metrics.engine import compute_tables
 from metrics.ingest import ExtractFiles, IngestError, PracticeInfo
 from metrics.params import Params
+from metrics.pipeline.engine import compute_tables
 from metrics.schema import DEFAULT_MODES
 from metrics.store import connect_read_only, read_meta
 from tests.extract_files import counts, csv_text, ingest, table_counts, write

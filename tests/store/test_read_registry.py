@@ -15,10 +15,11 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import build, cli, pseudonym
+from metrics import cli, pseudonym
 from metrics.access import Viewer
 from metrics.disclosure import NHS_RULE, mask_column
 from metrics.params import Params
+from metrics.pipeline import build
 from metrics.read import registry
 from metrics.read.export import export_csv
 from metrics.read.filters import Selection

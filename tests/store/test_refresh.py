@@ -1,5 +1,5 @@
-"""Incremental refresh (metrics/refresh.py): one more month of appointments gives exactly the
-tables of a full rebuild, reusing what the earlier months already computed.
+"""Incremental refresh (metrics/pipeline/refresh.py): one more month of appointments gives
+exactly the tables of a full rebuild, reusing what the earlier months already computed.
 
 The extract is a small generated ICB (4 practices, 27 months to October 2026). The store starts
 with the months to August 2026 and a 24-month window ending then; September and October arrive
@@ -16,9 +16,9 @@ import polars as pl
 import pytest
 
 from benchmarks.checks import read_sorted
-from metrics import refresh
 from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
 from metrics.params import Params
+from metrics.pipeline import refresh
 from metrics.sample import SampleConfig, generate
 from metrics.store import write_store
 

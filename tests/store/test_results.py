@@ -27,10 +27,11 @@ import duckdb
 import polars as pl
 import pytest
 
-from metrics import build, read
+from metrics import read
 from metrics.access import Viewer
 from metrics.disclosure import NHS_RULE, NO_CONTROL, mask_column
 from metrics.params import Params
+from metrics.pipeline import build
 from metrics.read import NetworkOptions, PracticeOptions, Selection, Table
 from tests.builders import appt, extract
 from views.format import display_frame

@@ -1,5 +1,6 @@
-"""The Spark engine (docs/spark.md): the same queries/*.sql, translated by metrics.dialect, give the
-same answers as DuckDB, table by table and column by column, and through the CLI.
+"""The Spark engine (docs/spark.md): the same queries/*.sql, translated by
+metrics.pipeline.dialect, give the same answers as DuckDB, table by table and column by column,
+and through the CLI.
 
 The hand-worked and property-based spec tests also run on Spark through the `compute` fixture
 (tests/conftest.py). Tests that start Spark are marked `spark`; the rest (translation, optional
@@ -21,13 +22,14 @@ import duckdb
 import polars as pl
 import pytest
 
-from metrics import cli, engine
-from metrics.dialect import to_dialect
-from metrics.engine import EngineError
+from metrics import cli
 from metrics.params import Params
+from metrics.pipeline import engine
+from metrics.pipeline.dialect import to_dialect
+from metrics.pipeline.engine import EngineError
+from metrics.pipeline.spark import compute_tables_spark as spark_compute
+from metrics.pipeline.spark import spark_queries
 from metrics.sample import SampleConfig, generate
-from metrics.spark import compute_tables_spark as spark_compute
-from metrics.spark import spark_queries
 from tests.builders import extract, visits
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,8 +54,8 @@ def kind(dtype: pl.DataType) -> str:
 def as_text_times(frame: pl.DataFrame) -> pl.DataFrame:
     """DuckDB's TIME columns, and TIME fields of struct columns (the contact-order key of
     patient_clinician_monthly.sql), as the fixed-width text Spark carries them in
-    (metrics.spark)."""
-    from metrics.spark import time_text
+    (metrics.pipeline.spark)."""
+    from metrics.pipeline.spark import time_text
 
     nested = [
         pl.col(name).struct.with_fields(
@@ -107,7 +109,7 @@ def duckdb_run(tables: dict[str, pl.DataFrame], params: Params) -> dict[str, pl.
 def spark_run(session: Any, tables: dict[str, pl.DataFrame], params: Params,
               with_steps: bool = True) -> dict[str, pl.DataFrame]:
     """The same on Spark (each step's view read back before the run's views are dropped)."""
-    from metrics.spark import SparkBackend
+    from metrics.pipeline.spark import SparkBackend
 
     backend = SparkBackend(session)
     try:
@@ -182,8 +184,8 @@ def dashboard_imports() -> list[str]:
 
 
 def test_the_package_cli_and_dashboard_code_import_without_pyspark() -> None:
-    modules = ["metrics", "metrics.engine", "metrics.cli", "metrics.spark", "metrics.dialect",
-               *dashboard_imports()]
+    modules = ["metrics", "metrics.pipeline.engine", "metrics.cli", "metrics.pipeline.spark",
+               "metrics.pipeline.dialect", *dashboard_imports()]
     code = ("import importlib, sys\n"
             f"for m in {modules!r}:\n    importlib.import_module(m)\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j')))")
@@ -227,7 +229,7 @@ def test_without_java_the_spark_engine_is_one_engine_error(
     pytest.importorskip("pyspark")
     import pyspark.sql
 
-    from metrics import spark as spark_engine
+    from metrics.pipeline import spark as spark_engine
 
     monkeypatch.setattr(pyspark.sql.SparkSession, "getActiveSession", classmethod(
         lambda cls: None))
@@ -278,7 +280,7 @@ ORDER BY k, r
 @pytest.mark.parametrize("sql", [CONSTRUCTS, ORDERING], ids=["scalar", "ordering"])
 def test_each_rewritten_construct_means_the_same_on_both_engines(spark_session: Any,
                                                                  sql: str) -> None:
-    from metrics.spark import to_polars
+    from metrics.pipeline.spark import to_polars
 
     duck = duckdb.sql(sql).pl()
     spark_frame = to_polars(spark_session.sql(to_dialect(sql, "spark")))
@@ -388,7 +390,7 @@ def test_cli_on_spark_writes_the_files_duckdb_writes_from_parquet(
 def test_lake_tables_in_spark_dataframes_out_agree_with_duckdb(
         spark_session: Any, small_extract: Path) -> None:
     """compute_on_spark: the workspace path, reading Parquet with Spark, nothing collected."""
-    from metrics.spark import compute_on_spark, to_polars
+    from metrics.pipeline.spark import compute_on_spark, to_polars
 
     tables = generate(SMALL)
     params = Params(date(2025, 1, 1), date(2026, 6, 30))

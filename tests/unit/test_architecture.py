@@ -29,7 +29,7 @@ LONG_REASON = "Long because:"  # a module docstring line starting so allows more
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # vocabularies, parameters, dates, index definitions, statistics, disclosure rules
     ("base", ("metrics", "metrics.schema", "metrics.params", "metrics.dates", "metrics.methods",
-              "metrics.pipeline_manifest",
+              "metrics.pipeline.manifest",
               "metrics.mapping", "metrics.policy", "metrics.stats", "metrics.stats.*",
               "metrics.disclosure", "metrics.reference")),
     # extract files -> canonical tables; the GPAD publication's files read and checked
@@ -40,8 +40,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # the synthetic extract and its GPAD files (loaded into a store for the demo)
     ("sample", ("metrics.sample", "metrics.sample.*")),
     # the SQL pipeline and what runs it: compute, refresh, Spark, a whole build, uploads
-    ("pipeline", ("metrics.engine", "metrics.refresh", "metrics.spark", "metrics.dialect",
-                  "metrics.build", "metrics.uploads")),
+    ("pipeline", ("metrics.pipeline", "metrics.pipeline.*", "metrics.uploads")),
     # reading results for people: access, disclosure applied, exports, the GPAD page
     ("read", ("metrics.read", "metrics.read.*", "metrics.access",
               "metrics.export", "metrics.pseudonym", "metrics.gpad",

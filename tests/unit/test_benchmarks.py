@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks import profile, run
-from metrics import engine
 from metrics.params import Params
+from metrics.pipeline import engine
 from metrics.sample import SampleConfig, generate
 
 STEPS_RUN = ("generate", "compute", "floor", "ordered_floor", "check", "to_csv", "ingest",

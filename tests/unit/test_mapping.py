@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metrics.build import mapping_toml
 from metrics.ingest import map_vocabulary
 from metrics.mapping import (
     PRESET_DIR,
@@ -20,6 +19,7 @@ from metrics.mapping import (
     load_mapping,
     value_key,
 )
+from metrics.pipeline.build import mapping_toml
 
 
 def mapped(values: list[str | None], preset: str = "canonical", field: str = "status",

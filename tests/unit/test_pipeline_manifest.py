@@ -1,4 +1,4 @@
-"""queries/pipeline.toml, the one declaration of the SQL pipeline (metrics/pipeline_manifest.py),
+"""queries/pipeline.toml, the one declaration of the SQL pipeline (metrics/pipeline/manifest.py),
 checked against the files and the SQL itself:
 
 - every .sql file under queries/ is declared exactly once, in the folder of its kind or stage,
@@ -7,7 +7,7 @@ checked against the files and the SQL itself:
   declared before it (as sqlglot parses its SQL);
 - a per-month step's spans table is an earlier step that it reads;
 - the refresh's files are declared as refresh queries, and each is used;
-- the Spark-portable files are the steps and outputs metrics/spark.py runs.
+- the Spark-portable files are the steps and outputs metrics/pipeline/spark.py runs.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from metrics import engine, refresh
 from metrics.params import Params
-from metrics.pipeline_manifest import (
+from metrics.pipeline import engine, refresh
+from metrics.pipeline.manifest import (
     KIND_FOLDERS,
     MANIFEST,
     QUERIES_DIR,
@@ -32,8 +32,8 @@ from metrics.pipeline_manifest import (
     manifest,
     parse,
 )
+from metrics.pipeline.spark import spark_queries
 from metrics.schema import TABLES
-from metrics.spark import spark_queries
 
 ROOT = Path(__file__).resolve().parents[2]
 # What a step may read besides earlier steps: the canonical tables and the parameter tables.
@@ -161,14 +161,14 @@ def test_a_step_with_a_refresh_role_names_its_query() -> None:
 
 
 def test_the_spark_portable_files_are_the_steps_and_outputs_spark_runs() -> None:
-    # metrics.spark runs engine.run_pipeline (every step) and engine.collect_outputs (OUTPUTS)
+    # Spark runs engine.run_pipeline (every step) and engine.collect_outputs (OUTPUTS)
     assert set(spark_queries()) == {*engine.PIPELINE, *engine.OUTPUTS.values()}
     assert all(step.spark for step in manifest().steps)
 
 
 def test_a_step_not_declared_portable_is_refused_on_spark(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from metrics import spark
+    from metrics.pipeline import spark
 
     portable = tuple(q for q in spark_queries() if q != "upc")
     monkeypatch.setattr(spark, "spark_queries", lambda: portable)

@@ -15,10 +15,11 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from metrics import build, cli, pseudonym, read
+from metrics import cli, pseudonym, read
 from metrics.disclosure import NHS_RULE, NO_CONTROL
 from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
 from metrics.params import Params
+from metrics.pipeline import build
 from tests.builders import PRACTICE, appt, extract
 
 SALT = b"an-installation-salt-for-tests-0001"

@@ -14,8 +14,8 @@ from polars.testing import assert_frame_equal
 from scipy.stats import spearmanr
 
 from metrics import sample
-from metrics.engine import compute_tables
 from metrics.params import Params
+from metrics.pipeline.engine import compute_tables
 from metrics.sample import SAMPLE_DATA_CONFIG, SampleConfig, generate, generate_to_dir, synth
 from metrics.schema import AGE_BANDS, GP_ROLES, MODES, ROLES, SEXES, STATUSES, TABLES
 

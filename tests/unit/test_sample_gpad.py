@@ -153,7 +153,7 @@ def test_the_shipped_sample_files_are_what_the_extract_gives(tmp_path) -> None:
 
 
 def test_the_default_store_has_gpad_for_its_own_practices(tmp_path) -> None:
-    from metrics import build
+    from metrics.pipeline import build
     from metrics.sample import SampleConfig, generate
 
     config = SampleConfig(practices=3, pcns=2, scale=0.02, months=5)

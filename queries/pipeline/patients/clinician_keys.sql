@@ -2,7 +2,7 @@
 -- appointments, numbered in clinician_id order, so that "the smallest clinician_id" tie-breaks
 -- (usual_provider.sql, inferred_gp.sql) are "the smallest key". Contacts carry keys, not text ids
 -- (contacts.sql), so their sorts and joins run on 32-bit integers. Keys are numbered afresh by
--- every run: tables kept between runs (metrics/refresh.py) hold text ids, never keys.
+-- every run: tables kept between runs (metrics/pipeline/refresh.py) hold text ids, never keys.
 SELECT clinician_id, CAST(row_number() OVER (ORDER BY clinician_id) AS INTEGER) AS clinician_key
 FROM (SELECT DISTINCT clinician_id FROM appointments) AS recorded
 WHERE clinician_id IS NOT NULL AND trim(clinician_id) <> ''

@@ -5,7 +5,7 @@
 -- from contacts on sorts, joins and groups on these 32-bit integers, not text (narrow keys make
 -- their large sorts, GROUP BYs and joins about a third faster); text ids come back only where a
 -- table leaves the pipeline (patient_indices) or is kept for the next refresh. Keys are numbered
--- afresh by every run: tables kept between runs (metrics/refresh.py,
+-- afresh by every run: tables kept between runs (metrics/pipeline/refresh.py,
 -- queries/refresh_state_*.sql) hold text ids, never keys.
 -- Numbered within each practice, after the practices before it: practices sort in parallel,
 -- where one numbering over every patient would sort on one thread (a third faster at 100M).

@@ -4,7 +4,7 @@
 -- seen most recently (whose latest contact is later in contact order, docs/methods.md s.1:
 -- date, time with a missing time later, appointment_id), a further tie (not reached: one
 -- contact has one clinician) to the smallest clinician_id.
--- Patient-month rows: never among the results; kept only as refresh state (metrics/refresh.py).
+-- Patient-month rows: never among the results; kept only as refresh state (metrics/pipeline/refresh.py).
 -- The contacts are SLICC's (docs/methods.md s.1 and s.4): attended, a recorded clinician,
 -- a counted mode, a GP role (gp, gp_registrar, locum_gp) whatever the staff-group option, and
 -- same-day contacts with one GP collapsed when that option is on (`gp_counted`).

@@ -14,7 +14,7 @@
 -- what every group is summed from. A month's rows depend on that month alone (and on which list
 -- each patient is in, which a refresh checks is unchanged), so the engine computes a few months
 -- per query (engine.PER_MONTH_STEPS; one at a time at national scale) and a refresh reuses the
--- stored rows of the months between its first and last (metrics/refresh.py). Text ids: the store keeps these rows as they are.
+-- stored rows of the months between its first and last (metrics/pipeline/refresh.py). Text ids: the store keeps these rows as they are.
 -- A patient is in one list: any_value carries it, so the GROUP BY hashes the patient alone.
 WITH patient_months AS (
     SELECT w.month_start, s.patient_key, any_value(s.list_key) AS list_key,

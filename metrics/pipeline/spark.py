@@ -1,9 +1,9 @@
 """The continuity pipeline on Spark SQL (PySpark 4), for platforms where the data already lives.
 
 The same SQL runs here (the steps and outputs queries/pipeline.toml declares `spark = true`),
-translated from DuckDB's dialect by metrics.dialect; nothing about an index is written twice.
-PySpark is an optional extra (requirements-spark.txt): it is imported only when a function here
-runs, and a missing PySpark or Java ends in one EngineError line. Each step becomes a
+translated from DuckDB's dialect by metrics.pipeline.dialect; nothing about an index is written
+twice. PySpark is an optional extra (requirements-spark.txt): it is imported only when a
+function here runs, and a missing PySpark or Java ends in one EngineError line. Each step becomes a
 checkpointed temp view in a per-run child session (its own temp views, the shared
 SparkContext), so concurrent runs do not see each other's steps.
 """
@@ -24,10 +24,11 @@ import polars as pl
 import sqlglot
 from sqlglot import exp
 
-from metrics import engine, pipeline_manifest
-from metrics.dialect import to_dialect
-from metrics.engine import EngineError, Progress
 from metrics.params import Params
+from metrics.pipeline import engine
+from metrics.pipeline import manifest as pipeline_manifest
+from metrics.pipeline.dialect import to_dialect
+from metrics.pipeline.engine import EngineError, Progress
 from metrics.schema import TABLES
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ def to_polars(frame: DataFrame) -> pl.DataFrame:
     result = pl.from_arrow(frame.toArrow())
     assert isinstance(result, pl.DataFrame)
     decimals = [c for c, d in result.schema.items() if isinstance(d, pl.Decimal)]
-    if decimals:  # a fractional literal or cast that metrics.dialect did not turn into DOUBLE
+    if decimals:  # a fractional literal or cast the dialect module did not turn into DOUBLE
         raise EngineError(f"Spark returned DECIMAL for {', '.join(decimals)}")
     return result
 

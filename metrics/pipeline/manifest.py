@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
+QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
 MANIFEST = QUERIES_DIR / "pipeline.toml"
 
 STAGES = ("patients", "contacts", "indices", "groups", "series")

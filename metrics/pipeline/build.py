@@ -16,10 +16,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from metrics import engine, refresh
 from metrics.changes import LoadNeedsConfirmation, load_changes
 from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
 from metrics.params import Params, counted_modes
+from metrics.pipeline import engine, refresh
 from metrics.previous import previous_path, swap_in
 from metrics.sample import SampleConfig, generate
 from metrics.store import (  # noqa: F401  (DB_ENV, DEFAULT_DB: as the dashboard imports them)
@@ -100,8 +100,8 @@ def rebuild(result: IngestResult, path: Path, *, append: bool = False,
     Appending to a store that keeps refresh state (a build by this version), the appointments
     go in first, with the store's results and state as they were, and then the results are
     brought forward: incrementally when the data now reaches one month further
-    (metrics.refresh), otherwise in full. Both happen on a copy that replaces the store only
-    when both succeeded. Returns that refresh's report (how, and why not incrementally), or
+    (metrics.pipeline.refresh), otherwise in full. Both happen on a copy that replaces the store
+    only when both succeeded. Returns that refresh's report (how, and why not incrementally), or
     None when the results were computed with the load.
 
     Progress runs forward: the store reports 0.1 and 0.5 while loading, then the results are

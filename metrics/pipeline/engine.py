@@ -3,8 +3,8 @@
 Data flows one way: canonical tables -> parameter tables -> one TEMP table per query file, in
 PIPELINE order -> output frames. Each query reads only the canonical tables, the parameter
 tables made here from a `Params` (never by interpolating values into SQL) and the tables of the
-steps before it. The SQL is written once, in the DuckDB dialect; other engines (metrics.spark)
-plug in through the `Backend` protocol and translate it.
+steps before it. The SQL is written once, in the DuckDB dialect; other engines
+(metrics.pipeline.spark) plug in through the `Backend` protocol and translate it.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import duckdb
 import polars as pl
 from dateutil.relativedelta import relativedelta
 
-from metrics import pipeline_manifest
 from metrics.params import Params
-from metrics.pipeline_manifest import Step
+from metrics.pipeline import manifest as pipeline_manifest
+from metrics.pipeline.manifest import Step
 from metrics.schema import GP_ROLES, IMD_QUINTILE_OF_DECILE, ROLES, STAFF_GROUP_ROLES, TABLES
 
 QUERIES_DIR = pipeline_manifest.QUERIES_DIR
@@ -107,7 +107,7 @@ class DuckDBBackend:
         # No automatic checkpoint in the middle of a run: on a small extract it fires inside a
         # step and takes longer than the step (28 ms of hhi's 32 ms at 1M appointments, 0.25 to
         # 0.4 s of a 1M refresh; none at 10M). A store is checkpointed once, when it is written
-        # (metrics.store.building, metrics.refresh).
+        # (metrics.store.building, metrics.pipeline.refresh).
         con.execute("SET checkpoint_threshold = '1TB'")
         # None: by the size of the step's spans table (months_per_query)
         self.months_per_query = months_per_query
@@ -248,7 +248,7 @@ def compute_tables(
     progress: Progress | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Every output of the CLI contract from canonical frames, in an in-memory DuckDB (Spark's
-    is metrics.spark.compute_tables_spark, which runs this same pipeline)."""
+    is metrics.pipeline.spark.compute_tables_spark, which runs this same pipeline)."""
     con = duckdb.connect()
     try:
         backend = DuckDBBackend(con)

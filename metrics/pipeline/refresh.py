@@ -1,7 +1,7 @@
 """Incremental refresh: a store that gains one month of appointments is brought up to date
 without recomputing the months it already had. `python -m metrics ingest --append` and the Data
-page's upload call it through metrics.build.rebuild (`refresh_or_rebuild`); every other build
-keeps the state it needs (`persist_with_state`).
+page's upload call it through metrics.pipeline.build.rebuild (`refresh_or_rebuild`); every other
+build keeps the state it needs (`persist_with_state`).
 
 Why: an ICB's store gains a month at a time, and most of a full rebuild redoes work whose
 answer cannot have changed: ranking every appointment into contacts (same-day collapse) and the
@@ -41,9 +41,9 @@ import duckdb
 import polars as pl
 from dateutil.relativedelta import relativedelta
 
-from metrics import engine
 from metrics.params import Params
-from metrics.pipeline_manifest import Step
+from metrics.pipeline import engine
+from metrics.pipeline.manifest import Step
 from metrics.schema import column_names
 from metrics.store import StoreError, connect_read_only
 
@@ -294,8 +294,8 @@ def refresh(db_path: Path, progress: engine.Progress | None = None) -> RefreshRe
         if missing - have:
             raise RefreshError(f"the store keeps no refresh state for this version (no "
                                f"{', '.join(sorted(missing - have))}: it was not built by "
-                               "metrics.refresh.full_build, or by an earlier version): rebuild "
-                               "it in full")
+                               "metrics.pipeline.refresh.full_build, or by an earlier "
+                               "version): rebuild it in full")
         backend = _open_store(con)
         previous = engine.stored_params(con, "store.")
         params = next_month_params(previous)
