@@ -11,7 +11,6 @@ import polars as pl
 import streamlit as st
 
 from metrics import uploads
-from metrics.changes import load_changes
 from metrics.ingest import (
     LOCAL_ID_PRESETS,
     ExtractFiles,
@@ -22,6 +21,7 @@ from metrics.ingest import (
 )
 from metrics.mapping import FIELDS, MappingError, required_fields
 from metrics.pipeline import build
+from metrics.store.changes import load_changes
 from views import common
 
 RESULT_KEY = "data_ingest_result"
@@ -211,8 +211,8 @@ def changes_section(changes: list[str]) -> bool | None:
 
 
 def undo_section(db: Path) -> None:
-    """Put back the database the last load replaced (kept beside it; metrics.previous)."""
-    from metrics.previous import has_previous, undo_last_load
+    """Put back the database the last load replaced (kept beside it; metrics.store.previous)."""
+    from metrics.store.previous import has_previous, undo_last_load
 
     if not has_previous(db):
         return

@@ -52,9 +52,9 @@ def cmd_sample(args: argparse.Namespace, progress) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, progress) -> int:
-    from metrics.changes import LoadNeedsConfirmation
     from metrics.pipeline.build import rebuild, report_lines
     from metrics.store import summary_lines
+    from metrics.store.changes import LoadNeedsConfirmation
 
     result = read_files(args, progress)
     for line in result.report.lines():
@@ -85,7 +85,7 @@ def cmd_ingest(args: argparse.Namespace, progress) -> int:
 
 
 def cmd_undo(args: argparse.Namespace, progress) -> int:
-    from metrics.previous import undo_last_load
+    from metrics.store.previous import undo_last_load
 
     print(undo_last_load(args.db))
     return 0

@@ -16,11 +16,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from metrics.changes import LoadNeedsConfirmation, load_changes
 from metrics.ingest import REJECT_SCHEMA, IngestReport, IngestResult
 from metrics.params import Params, counted_modes
 from metrics.pipeline import engine, refresh
-from metrics.previous import previous_path, swap_in
 from metrics.sample import SampleConfig, generate
 from metrics.store import (  # noqa: F401  (DB_ENV, DEFAULT_DB: as the dashboard imports them)
     DB_ENV,
@@ -28,9 +26,11 @@ from metrics.store import (  # noqa: F401  (DB_ENV, DEFAULT_DB: as the dashboard
     connect_read_only,
     default_db,
     read_meta,
-    side_file,
     write_store,
 )
+from metrics.store.changes import LoadNeedsConfirmation, load_changes
+from metrics.store.previous import previous_path, swap_in
+from metrics.store.swap import side_file
 
 Progress = Callable[[str, float], None]
 
@@ -89,10 +89,10 @@ def rebuild(result: IngestResult, path: Path, *, append: bool = False,
             progress: Progress | None = None, confirmed: bool | Sequence[str] = False
             ) -> refresh.RefreshReport | None:
     """Write `result` as the new database at `path` (atomic swap) with default results; the
-    database it replaces is kept for undo (metrics.previous).
+    database it replaces is kept for undo (metrics.store.previous).
 
     A load that would remove practices, move one to another PCN, sub-ICB or ICB, or move
-    patients to another practice (metrics.changes) raises LoadNeedsConfirmation, listing them,
+    patients to another practice (metrics.store.changes) raises LoadNeedsConfirmation, listing them,
     and changes nothing unless `confirmed` is True or exactly the changes the user was shown
     (a page that showed them confirms what it showed, not what another load made of the store
     since).

@@ -21,9 +21,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from metrics import access, uploads
-from metrics.access import NoAccess, Viewer, decide, local_viewer, viewer_from_grant
+from metrics.access import NoAccess, Viewer, decide, local_viewer, viewer, viewer_from_grant
+from metrics.access.policy import Grant, Policy, parse_policy
 from metrics.disclosure import NHS_RULE, NO_CONTROL
-from metrics.policy import Grant, Policy, parse_policy
 from tests.access_support import FAR, NEIGHBOUR, OWN, PRACTICES, REJECTED_RAW_VALUE, build_db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -524,7 +524,7 @@ def test_an_unreadable_secrets_file_is_not_named_to_visitors(
         raise access.AccessConfigError("/srv/continuity/.streamlit/secrets.toml exists but "
                                        "cannot be read (check its TOML)")
 
-    monkeypatch.setattr(access, "auth_configured", unreadable)
+    monkeypatch.setattr(viewer, "auth_configured", unreadable)  # where it is called
     with caplog.at_level("ERROR", logger="metrics.access"):
         at = dashboard(None)
     assert [e.value for e in at.error] == [access.MISCONFIGURED] and shows_nothing(at)

@@ -233,7 +233,7 @@ REVIEWED: dict[str, set[str]] = {
     "metrics/schema.py": {"table", "cols"},
     # schema tables and keys (metrics.schema, ingest.KEYS); expressions built from them; the
     # store's own table names, quoted
-    "metrics/store.py": {"table", "view", "name", "extra", "cols", "on", "kept", "group",
+    "metrics/store/database.py": {"table", "view", "name", "extra", "cols", "on", "kept", "group",
                          "value", "t", "', '.join(key)", "sets", "quoted"},
 }
 
@@ -321,8 +321,8 @@ def expression(code: str) -> ast.AST:
 def test_the_scan_reports_values_spliced_into_sql() -> None:
     """The checker itself, on code it must refuse and code it must accept."""
     quoted = expression("f\"SELECT * FROM practices WHERE practice_code = '{table}'\"")
-    assert problems_in("metrics/store.py", 1, quoted) == [
-        "metrics/store.py:1: {table} is spliced inside a quoted SQL string: bind it as a "
+    assert problems_in("metrics/store/database.py", 1, quoted) == [
+        "metrics/store/database.py:1: {table} is spliced inside a quoted SQL string: bind it as a "
         "parameter"]
     unreviewed = expression("f'SELECT * FROM practices WHERE practice_code = {code}'")
     assert "{code} spliced into SQL is not a reviewed identifier" in problems_in(

@@ -243,8 +243,8 @@ def test_undo_with_nothing_to_undo_is_exit_2_and_one_line(
 def test_a_confirmation_covers_exactly_the_changes_that_were_shown(tmp_path: Path) -> None:
     # the Data page confirms the list it showed: if another load changed the database since,
     # the list differs and nothing is written
-    from metrics.changes import LoadNeedsConfirmation
     from metrics.pipeline import build
+    from metrics.store.changes import LoadNeedsConfirmation
     from tests.builders import extract, visits
 
     db = tmp_path / "c.duckdb"

@@ -298,7 +298,7 @@ def test_a_side_file_another_process_holds_open_is_never_removed(tmp_path: Path)
     import subprocess
     import sys
 
-    from metrics.store import clean_stale_side_files
+    from metrics.store.swap import clean_stale_side_files
 
     db = tmp_path / "c.duckdb"
     side = db.with_name(f"c.duckdb.building-{dead_pid()}")  # a builder we cannot see

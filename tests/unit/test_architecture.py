@@ -30,19 +30,18 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # vocabularies, parameters, dates, index definitions, statistics, disclosure rules
     ("base", ("metrics", "metrics.schema", "metrics.params", "metrics.dates", "metrics.methods",
               "metrics.pipeline.manifest",
-              "metrics.mapping", "metrics.policy", "metrics.stats", "metrics.stats.*",
+              "metrics.mapping", "metrics.access.policy", "metrics.stats", "metrics.stats.*",
               "metrics.disclosure", "metrics.reference")),
     # extract files -> canonical tables; the GPAD publication's files read and checked
     ("ingest", ("metrics.ingest", "metrics.ingest.*", "metrics.gpad.files")),
     # the database file: written from what ingest gives, swapped in, undone
-    ("store", ("metrics.swap", "metrics.store", "metrics.previous", "metrics.changes",
-               "metrics.gpad.load")),
+    ("store", ("metrics.store", "metrics.store.*", "metrics.gpad.load")),
     # the synthetic extract and its GPAD files (loaded into a store for the demo)
     ("sample", ("metrics.sample", "metrics.sample.*")),
     # the SQL pipeline and what runs it: compute, refresh, Spark, a whole build, uploads
     ("pipeline", ("metrics.pipeline", "metrics.pipeline.*", "metrics.uploads")),
     # reading results for people: access, disclosure applied, exports, the GPAD page
-    ("read", ("metrics.read", "metrics.read.*", "metrics.access",
+    ("read", ("metrics.read", "metrics.read.*", "metrics.access", "metrics.access.viewer",
               "metrics.export", "metrics.pseudonym", "metrics.gpad",
               "metrics.gpad.page")),
     ("charts", ("metrics.charts", "metrics.charts.*")),

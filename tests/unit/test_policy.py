@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from metrics.policy import CONSUMER_TENANT, Grant, Issuer, PolicyError, load_policy, parse_policy
+from metrics.access.policy import (
+    CONSUMER_TENANT,
+    Grant,
+    Issuer,
+    PolicyError,
+    load_policy,
+    parse_policy,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TENANT = "3f5e1a2b-7c4d-4e8f-9a0b-1c2d3e4f5a6b"

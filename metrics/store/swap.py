@@ -1,5 +1,5 @@
 """Side files beside a database, and swapping one in: what a build (metrics.store), a staged
-upload (metrics.pipeline.build) and an undo (metrics.previous) write, and how a killed one's
+upload (metrics.pipeline.build) and an undo (metrics.store.previous) write, and how a killed one's
 leftovers go. Below the store and its undo, which both use it.
 """
 
@@ -52,7 +52,7 @@ def _side_in_use(path: Path, pid: int) -> bool:
 def clean_stale_side_files(db_path: Path, *, older_than: float = SIDE_STALE_SECONDS,
                            now: float | None = None) -> list[Path]:
     """Remove the `<db>.<kind>-<pid>` side files (and their .wal) that a killed build, or a
-    killed undo (metrics.previous), left beside the database: untouched for `older_than`
+    killed undo (metrics.store.previous), left beside the database: untouched for `older_than`
     seconds and not in use."""
     db_path = Path(db_path)
     now = time.time() if now is None else now

@@ -6,8 +6,8 @@ named-GP figures may show, and (for reviewers) which rows are in scope.
 
 Who the viewer is comes from `session_viewer()`: without `[auth]` in .streamlit/secrets.toml a
 local single-user mode (everything, with a banner); with it, OIDC sign-in (`st.login`) and the
-access policy file (metrics.policy), which names the trusted issuers (iss) or Entra tenants (tid)
-and maps the signed-in, verified address or its domain to a role:
+access policy file (metrics.access.policy), which names the trusted issuers (iss) or Entra
+tenants (tid) and maps the signed-in, verified address or its domain to a role:
 
 - practice: its own practices in full (exact numbers, named-GP lists); every other practice
   only in aggregate views under the NHS disclosure rule;
@@ -30,8 +30,8 @@ from typing import Any, NoReturn, TypeVar
 
 import polars as pl
 
+from metrics.access.policy import Grant, Policy, PolicyError, load_policy
 from metrics.disclosure import NHS_RULE, NO_CONTROL, DisclosureRule
-from metrics.policy import Grant, Policy, PolicyError, load_policy
 
 LOCAL_BANNER = ("Local single-user mode: no sign-in is configured, so this computer's user "
                 "sees every practice in full. Shared views and exports still apply the NHS "
@@ -45,7 +45,7 @@ NO_ENTRY = ("You are signed in as {email}, but the access policy has no entry fo
 MISCONFIGURED = ("Access to the dashboard is misconfigured, so no data is shown. Please contact "
                  "the dashboard administrator.")
 T = TypeVar("T")
-log = logging.getLogger(__name__)
+log = logging.getLogger("metrics.access")  # the name operators filter the server log by
 
 
 @dataclass(frozen=True)

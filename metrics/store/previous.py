@@ -1,7 +1,7 @@
 """The database before the last load, kept beside it so the load can be undone.
 
 Every load builds the new store beside the live one and swaps it in with os.replace
-(metrics.store.building). `swap_in` (metrics.swap) first hard-links the live file to
+(metrics.store.building). `swap_in` (metrics.store.swap) first hard-links the live file to
 `<name>.previous` (a copy where links are not possible), so the replaced database survives the
 swap at no cost. `undo` swaps the two back the same way: at every moment the live path holds a
 whole database, and a reader (the dashboard reopens the file whenever its inode or mtime
@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from metrics.store import StoreError, connect_read_only, read_meta
-from metrics.swap import _link_or_copy, previous_path, side_file, swap_in
+from metrics.store.swap import _link_or_copy, previous_path, side_file, swap_in
 
 __all__ = ["has_previous", "previous_path", "swap_in", "undo_last_load"]
 

@@ -5,7 +5,7 @@ when nobody else has it open. So a build never touches the live file: it writes 
 beside it (`<name>.building-<pid>`), checkpoints, closes, and `os.replace`s it onto the target.
 Readers keep their open file until they reconnect; on any error the side file is deleted and
 the previous database is left exactly as it was. The file a build replaces is kept as
-`<name>.previous`, so the last load can be undone (metrics.previous).
+`<name>.previous`, so the last load can be undone (metrics.store.previous).
 
 Tables: appointments, patients, practices (metrics.schema), ingest_rejects, ingest_report,
 ingest_unknowns, <table>_extra (extra source columns) and store_meta (key, value). Everything
@@ -28,7 +28,7 @@ import polars as pl
 
 from metrics.ingest import KEYS, IngestReport, IngestResult, TableCounts
 from metrics.schema import TABLES, column_names, create_table_sql
-from metrics.swap import clean_stale_side_files, side_file, swap_in
+from metrics.store.swap import clean_stale_side_files, side_file, swap_in
 
 # The database every entry point (dashboard, CLI) uses unless given one: one definition.
 DB_ENV = "CONTINUITY_DB"
@@ -245,7 +245,7 @@ def building(db_path: Path, copy: bool = False, keep_previous: bool = True
     """A connection to a new database beside `db_path` (`copy`: a copy of it), swapped in with
     os.replace when the block ends without error; on any error the side file goes and
     `db_path` stays as it was, so a reader never sees a half-written database. The replaced
-    file is kept for undo (metrics.previous) unless `keep_previous` is False."""
+    file is kept for undo (metrics.store.previous) unless `keep_previous` is False."""
     side = side_file(db_path, "building")
     clean_stale_side_files(db_path)
     _remove(side)
