@@ -575,7 +575,7 @@ def target_lines(results: list[Measured]) -> list[str]:
                     + verdict(dash.scale == "10M" and worst is not None
                               and worst <= TARGET_PAGE_MS) + " |")
     for scale, p, c in _paired(results, "pandas", "compute"):
-        if scale in ("1M", "10M"):  # the scales for this target
+        if scale in ("1M", "10M"):  # the scales this target is set at
             ratio = p.seconds / c.seconds
             rows.append(f"| pandas / DuckDB >= {TARGET_PANDAS_RATIO:g}x at {scale} | "
                         f"{ratio:.1f}x | {verdict(ratio >= TARGET_PANDAS_RATIO)} |")
