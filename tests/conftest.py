@@ -26,7 +26,7 @@ from tests.servers import CHROMIUM_FLAGS, chromium_path
 Compute = Callable[[dict[str, pl.DataFrame], Params], dict[str, pl.DataFrame]]
 
 SPARK_MASTER = "local[2]"
-SPARK_MAX_EXAMPLES = 6
+SPARK_MAX_EXAMPLES = 4
 # A test session's data are tiny: one shuffle partition saves scheduling on 2 cores, and the
 # JVM's quick compiler alone (C1) saves compiling hot code it would not run long enough to gain
 # from: about an eighth of the Spark tests' time (benchmarks aside, the product keeps both).
