@@ -241,11 +241,10 @@ class SparkBackend:
             raise EngineError(f"step {name} is not declared Spark-portable in "
                               f"{pipeline_manifest.MANIFEST.name}")
         frame = self.spark.sql(to_dialect(sql, DIALECT))
-        if readers().get(name, 0) < 2:
-            pass
-        elif self.keep == "checkpoint":
+        shared = readers().get(name, 0) >= 2
+        if shared and self.keep == "checkpoint":
             frame = frame.localCheckpoint(eager=True)
-        elif self.keep == "cache":
+        elif shared and self.keep == "cache":
             frame = frame.cache()
             frame.count()
         self.frames.append(frame)
